@@ -1,0 +1,1 @@
+"""khabar's retrieval pipeline: text -> corpus -> index -> search -> answer."""

