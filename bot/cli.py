@@ -20,7 +20,9 @@ from retrieval.pipeline import EmptyQuestion, Khabar
 from retrieval.settings import Settings
 from retrieval.store import StoreError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions about Arabic news articles.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Ask questions about Arabic news articles."
+)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -80,7 +82,9 @@ def _seed_if_empty(kb: Khabar) -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .jsonl).")],
-    prune: Annotated[bool, typer.Option(help="Remove stored articles that are not in PATHS any more.")] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Remove stored articles that are not in PATHS any more.")
+    ] = False,
 ) -> None:
     """Add articles to the store; unchanged ones are skipped, changed ones replaced."""
     missing = [p for p in paths if not p.exists()]
@@ -102,7 +106,9 @@ def ingest(
 
 @app.command()
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question; read from stdin when omitted.")] = None,
+    question: Annotated[
+        str | None, typer.Argument(help="The question; read from stdin when omitted.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Answer one question with cited source sentences."""
@@ -139,7 +145,9 @@ def _read_lines(settings: Settings):
         from prompt_toolkit.history import FileHistory
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        session: PromptSession[str] = PromptSession(history=FileHistory(str(settings.data_dir / "chat_history")))
+        session: PromptSession[str] = PromptSession(
+            history=FileHistory(str(settings.data_dir / "chat_history"))
+        )
         while True:
             try:
                 yield session.prompt("؟ > ")

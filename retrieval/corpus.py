@@ -39,7 +39,9 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        payload = json.dumps([self.title, self.text, self.url, self.published, self.source], ensure_ascii=False)
+        payload = json.dumps(
+            [self.title, self.text, self.url, self.published, self.source], ensure_ascii=False
+        )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
     def sentences(self) -> list[Sentence]:
@@ -89,7 +91,9 @@ def load_articles(paths: Iterable[Path]) -> LoadReport:
         report.failures.extend((str(path), problem) for problem in problems)
         for article in articles:
             if article.doc_id in seen:
-                report.failures.append((str(path), f"duplicate id {article.doc_id!r} (also in {seen[article.doc_id]})"))
+                report.failures.append(
+                    (str(path), f"duplicate id {article.doc_id!r} (also in {seen[article.doc_id]})")
+                )
                 continue
             seen[article.doc_id] = str(path)
             report.articles.append(article)

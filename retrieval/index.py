@@ -122,7 +122,9 @@ class Indexer:
                 progress(len(group))
         if prune:
             present = {a.doc_id for a in articles}
-            gone = [doc_id for doc_id, e in manifest.items() if doc_id not in present and e.status == COMPLETE]
+            gone = [
+                doc_id for doc_id, e in manifest.items() if doc_id not in present and e.status == COMPLETE
+            ]
             self.remove(gone)
             stats.removed = len(gone)
         return stats

