@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     telegram_token: SecretStr = Field(SecretStr(""), description="Bot token from @BotFather (never printed).")
     telegram_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL.")
     telegram_allowed_users: str = Field("", description="Comma-separated user or chat ids; empty = everyone.")
+    telegram_webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to; unset = long polling."
+    )
+    telegram_webhook_listen: str = Field("127.0.0.1", description="Address the webhook server binds to.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds to.")
+    telegram_webhook_secret: SecretStr = Field(
+        SecretStr(""), description="Webhook secret header value; unset = a random one per start."
+    )
+    telegram_history_turns: int = Field(
+        6, ge=0, le=50, description="Earlier (question, answer) turns kept per chat for follow-ups."
+    )
+    telegram_state_file: Path = Field(
+        Path("telegram_state.pickle"), description="Bot state (chat histories); relative = inside data_dir."
+    )
+    telegram_log_level: str = Field("INFO", description="Bot log level; the token is always redacted.")
 
     @property
     def chroma_path(self) -> Path:
