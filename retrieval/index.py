@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.corpus import Article, Sentence
@@ -201,6 +201,7 @@ class Indexer:
     def _sentence_node(article: Article, sentence: Sentence) -> TextNode:
         return TextNode(
             id_=sentence.id,
+            relationships=_source(article),
             text=sentence.text,
             metadata={
                 "doc_id": article.doc_id,
@@ -216,6 +217,7 @@ class Indexer:
         first, last = sentences[0], sentences[-1]
         return TextNode(
             id_=f"{article.doc_id}#{k}",
+            relationships=_source(article),
             text=article.text[first.start : last.end],
             metadata={
                 "doc_id": article.doc_id,
@@ -224,3 +226,8 @@ class Indexer:
                 "spans": json.dumps([[s.start, s.end] for s in sentences]),
             },
         )
+
+
+def _source(article: Article) -> dict[NodeRelationship, RelatedNodeInfo]:
+    """llama-index writes the source document's id into the `doc_id`/`document_id` metadata Chroma filters on."""
+    return {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)}

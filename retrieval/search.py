@@ -47,7 +47,14 @@ class SentenceHit:
     score: float
     dense: float
     lexical: float
-    doc_score: float
+    doc_dense: float
+    doc_lexical: float
+
+
+def score_sentence(w: Weights, dense: float, lexical: float, doc_dense: float, doc_lexical: float) -> float:
+    """The fused score of a sentence: its own dense and lexical evidence plus its article's."""
+    doc = doc_dense + w.doc_lexical * doc_lexical
+    return w.sentence_dense * dense + w.sentence_lexical * lexical + w.sentence_doc * doc
 
 
 @dataclass
@@ -168,8 +175,7 @@ class Searcher:
 
         hits = []
         for sid, text, meta, dn, lx in zip(rows["ids"], texts, metas, dense, lexical, strict=True):
-            ds = doc_score[meta["doc_id"]]
-            score = w.sentence_dense * float(dn) + w.sentence_lexical * float(lx) + w.sentence_doc * ds
+            d = meta["doc_id"]
             hits.append(
                 SentenceHit(
                     sentence_id=sid,
@@ -177,10 +183,11 @@ class Searcher:
                     title=str(meta.get("title", "")),
                     n=int(meta.get("n", 0)),
                     text=text or "",
-                    score=score,
+                    score=score_sentence(w, float(dn), float(lx), dense_doc[d], doc_lex.get(d, 0.0)),
                     dense=float(dn),
                     lexical=float(lx),
-                    doc_score=ds,
+                    doc_dense=dense_doc[d],
+                    doc_lexical=doc_lex.get(d, 0.0),
                 )
             )
         hits.sort(key=lambda h: h.score, reverse=True)
