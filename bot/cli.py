@@ -204,5 +204,14 @@ def stats() -> None:
 
 app.command("eval")(eval_command)
 
+
+@app.command()
+def telegram() -> None:
+    """Run the Telegram bot: long polling, or a webhook when KHABAR_TELEGRAM_WEBHOOK_URL is set."""
+    from bot.telegram import main  # PTB is only imported by the command that needs it
+
+    main(Settings())
+
+
 if __name__ == "__main__":
     app()

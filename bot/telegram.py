@@ -1,0 +1,454 @@
+"""The Telegram front end (python-telegram-bot 22): every text message is a question, answered with citations.
+
+It holds no retrieval logic. A question goes to `Khabar.ask` in a worker thread, so one slow answer never holds
+up another chat (updates are processed concurrently), while "typing…" is refreshed until the answer is sent.
+Per-chat state (history for follow-ups, the sources behind recent answers) lives in PTB's chat_data, which a
+PicklePersistence file in the data dir keeps across restarts. The token is redacted from every log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    TypeHandler,
+    filters,
+)
+
+from bot.telegram_render import render_answer, render_sources, render_text, texts
+from prompts import phrases
+from retrieval.answer import Answer, Citation
+from retrieval.language import detect_language
+from retrieval.pipeline import EmptyQuestion, History, Khabar
+from retrieval.settings import Settings
+
+log = logging.getLogger("khabar.telegram")
+
+TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about 5
+ANSWERS_KEPT = 20  # per chat: the Sources button works on this many recent answers
+REFUSALS_KEPT = 10_000  # chats already refused once, remembered so a stranger is not answered twice
+CALLBACK_PREFIX = "src:"  # callback data is "src:" + 8 hex digits, far below Telegram's 64 bytes
+RATE_LIMIT_RETRIES = 5
+PERSIST_EVERY = 10.0  # seconds between writes of the state file (and always at shutdown)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+class Answerer(Protocol):
+    """What the bot needs from the pipeline (Khabar provides it)."""
+
+    def ask(self, question: str, history: History | None = None) -> Answer: ...
+
+
+# ---- logging without the token ------------------------------------------------------------------------
+
+# A bot token: digits, a colon, then 30-odd url-safe characters (a colon may appear URL-encoded).
+_TOKEN_SHAPE = re.compile(r"\d{5,}(?::|%3A)[A-Za-z0-9_-]{20,}")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, then blanks out the secrets and anything shaped like a bot token (tracebacks too).
+
+    PTB logs the Bot API URL, which contains the token, at DEBUG, httpx logs every request URL at INFO, and
+    PTB's InvalidToken message quotes the token: redacting the final text covers every path at once.
+    """
+
+    def __init__(self, secret_values: list[str]):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.secret_values = sorted({s for s in secret_values if s}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for value in self.secret_values:
+            text = text.replace(value, "[redacted]")
+        return _TOKEN_SHAPE.sub("[redacted]", text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+def configure_logging(level: str, secret_values: list[str]) -> None:
+    """One stderr handler with the redacting formatter on the root logger; chatty HTTP loggers quieted."""
+    numeric = logging.getLevelNamesMapping().get(level.strip().upper(), logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(secret_values))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    for name in ("httpx", "httpcore", "chromadb", "apscheduler"):
+        logging.getLogger(name).setLevel(
+            max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric
+        )
+    logging.captureWarnings(True)
+
+
+# ---- small helpers ------------------------------------------------------------------------------------
+
+
+def parse_ids(raw: str) -> frozenset[int]:
+    """User or chat ids from "123, -1004567"; anything else is a configuration error worth stopping for."""
+    ids = set()
+    for item in re.split(r"[,\s]+", raw.strip()):
+        if not item:
+            continue
+        try:
+            ids.add(int(item))
+        except ValueError:
+            raise ValueError(
+                f"KHABAR_TELEGRAM_ALLOWED_USERS: {item!r} is not a numeric user or chat id"
+            ) from None
+    return frozenset(ids)
+
+
+def user_lang(update: Update) -> str:
+    """The language of the user's Telegram app, for texts that do not answer a question."""
+    user = update.effective_user
+    return "ar" if user and (user.language_code or "").lower().startswith("ar") else "en"
+
+
+def bilingual(key: str, first: str, **values: Any) -> str:
+    """A phrasing in both languages, the user's own first."""
+    order = ("ar", "en") if first == "ar" else ("en", "ar")
+    return "\n\n".join(texts(lang)[key].format(**values) for lang in order)
+
+
+def question_text(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question in a message addressed to the bot, or None: in groups only mentions and replies count."""
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return text
+    mention = f"@{bot_username}".lower()
+    entities = message.parse_entities([MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION])
+    for entity, value in entities.items():
+        if entity.type == MessageEntityType.MENTION and value.lower() == mention:
+            return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+        if entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return text
+    return None
+
+
+@contextlib.asynccontextmanager
+async def keep_typing(
+    bot: Bot, chat_id: int, thread_id: int | None = None, every: float = TYPING_EVERY
+) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends; Telegram drops the action after about 5 seconds."""
+
+    async def refresh() -> None:
+        while True:
+            try:
+                await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
+            except TelegramError as exc:  # a lost typing action is not worth failing an answer for
+                log.debug("typing action failed: %s", exc)
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# ---- the handlers -------------------------------------------------------------------------------------
+
+
+class KhabarBot:
+    """The handlers, bound to one answerer and one access list."""
+
+    def __init__(self, answerer: Answerer, allowed: frozenset[int], history_turns: int):
+        self.answerer = answerer
+        self.allowed = allowed
+        self.history_turns = history_turns
+
+    def install(self, app: Application) -> None:
+        app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        app.add_handler(CommandHandler(["start", "help"], self.on_help))
+        app.add_handler(CommandHandler("sources", self.on_sources))
+        app.add_handler(CommandHandler("reset", self.on_reset))
+        app.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_question)
+        )
+        app.add_handler(CallbackQueryHandler(self.on_sources_button, pattern=f"^{CALLBACK_PREFIX}"))
+        app.add_error_handler(self.on_error)
+
+    # -- access --
+
+    def is_allowed(self, update: Update) -> bool:
+        if not self.allowed:
+            return True
+        user, chat = update.effective_user, update.effective_chat
+        return bool((user and user.id in self.allowed) or (chat and chat.id in self.allowed))
+
+    async def gate(self, update: Update, context: Context) -> None:
+        """Runs before every handler: strangers get one polite refusal per chat, then silence."""
+        if self.is_allowed(update):
+            return
+        user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+        log.info(
+            "refused an update from user %s in chat %s", user.id if user else "?", chat.id if chat else "?"
+        )
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        elif message is not None and chat is not None and self._addressed(message, context.bot):
+            refused: dict[int, bool] = context.bot_data.setdefault("refused", {})
+            if chat.id not in refused:
+                refused[chat.id] = True
+                while len(refused) > REFUSALS_KEPT:
+                    del refused[next(iter(refused))]
+                shown_id = user.id if chat.type == ChatType.PRIVATE and user else chat.id
+                text = bilingual("refused", user_lang(update), id=shown_id)
+                await self._send(message, render_text(text))
+        raise ApplicationHandlerStop
+
+    @staticmethod
+    def _addressed(message: Message, bot: Bot) -> bool:
+        if message.text and message.text.startswith("/"):
+            return True
+        return question_text(message, bot.username, bot.id) is not None
+
+    # -- commands --
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        """/start and /help: how to use the bot, in both languages."""
+        if update.effective_message is None:
+            return
+        first = user_lang(update)
+        command = (update.effective_message.text or "").split()[0].lower()
+        key = "start" if command.startswith("/start") else "help"
+        intro = bilingual(key, first, username=context.bot.username)
+        if key == "start":
+            intro += "\n\n" + bilingual("help", first, username=context.bot.username)
+        await self._send(update.effective_message, render_text(intro))
+
+    async def on_sources(self, update: Update, context: Context) -> None:
+        """/sources: the full sources of this chat's last answer."""
+        message = update.effective_message
+        if message is None:
+            return
+        chat_data = context.chat_data if context.chat_data is not None else {}
+        entry = chat_data.get("answers", {}).get(chat_data.get("last", ""))
+        if not entry or not entry["citations"]:
+            lang = entry["lang"] if entry else user_lang(update)
+            await self._send(message, render_text(phrases(lang)["no_sources"]))
+            return
+        await self._send(message, render_sources(entry["lang"], _citations(entry)))
+
+    async def on_reset(self, update: Update, context: Context) -> None:
+        """/reset: forget this chat's history and stored sources."""
+        if context.chat_data is not None:
+            context.chat_data.clear()
+        if update.effective_message is not None:
+            await self._send(update.effective_message, render_text(texts(user_lang(update))["reset"]))
+
+    # -- questions --
+
+    async def on_question(self, update: Update, context: Context) -> None:
+        """Any text addressed to the bot is a question: answer it with citations, or apologise."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        question = question_text(message, context.bot.username, context.bot.id)
+        if question is None:
+            return
+        lang = detect_language(question)
+        chat_data = context.chat_data if context.chat_data is not None else {}
+        history: History = [tuple(turn) for turn in chat_data.get("history", [])]  # type: ignore[misc]
+        try:
+            thread_id = message.message_thread_id if message.is_topic_message else None
+            async with keep_typing(context.bot, chat.id, thread_id):
+                answer = await asyncio.to_thread(self.answerer.ask, question, history or None)
+            key = self._remember(chat_data, answer)
+            markup = None
+            if answer.citations:
+                label = texts(answer.lang)["sources_button"]
+                button = InlineKeyboardButton(label, callback_data=CALLBACK_PREFIX + key)
+                markup = InlineKeyboardMarkup([[button]])
+            await self._send(message, render_answer(answer), markup)
+        except EmptyQuestion:
+            await self._send(message, render_text(phrases(lang)["empty_question"]))
+        except Exception:
+            log.exception("answering failed in chat %s", chat.id)
+            with contextlib.suppress(TelegramError):
+                await self._send(message, render_text(texts(lang)["apology"]))
+
+    def _remember(self, chat_data: dict[str, Any], answer: Answer) -> str:
+        """Keep the turn for follow-ups and the sources for the button; both bounded."""
+        if self.history_turns:
+            history = [*chat_data.get("history", []), (answer.question, answer.answer)]
+            chat_data["history"] = history[-self.history_turns :]
+        answers: dict[str, dict[str, Any]] = chat_data.setdefault("answers", {})
+        key = secrets.token_hex(4)
+        answers[key] = {"lang": answer.lang, "citations": [asdict(c) for c in answer.citations]}
+        while len(answers) > ANSWERS_KEPT:
+            del answers[next(iter(answers))]
+        chat_data["last"] = key
+        return key
+
+    async def on_sources_button(self, update: Update, context: Context) -> None:
+        """The Sources button: the full quoted sentences of that answer, as a reply to it."""
+        query = update.callback_query
+        if query is None:
+            return
+        key = (query.data or "").removeprefix(CALLBACK_PREFIX)
+        chat_data = context.chat_data if context.chat_data is not None else {}
+        entry = chat_data.get("answers", {}).get(key)
+        if entry is None:
+            await query.answer(texts(user_lang(update))["sources_gone"])
+            return
+        await query.answer()
+        message = query.message
+        if isinstance(message, Message):
+            await self._send(message, render_sources(entry["lang"], _citations(entry)), quote=True)
+
+    # -- sending --
+
+    @staticmethod
+    async def _send(
+        message: Message, parts: list[str], markup: InlineKeyboardMarkup | None = None, quote: bool = False
+    ) -> None:
+        """Send the parts in order as replies in the message's chat; the button goes on the last part only."""
+        quote = quote or message.chat.type != ChatType.PRIVATE
+        for i, part in enumerate(parts):
+            await message.get_bot().send_message(
+                chat_id=message.chat.id,
+                text=part,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                message_thread_id=message.message_thread_id if message.is_topic_message else None,
+                reply_parameters=(
+                    ReplyParameters(message.message_id, allow_sending_without_reply=True)
+                    if quote and i == 0
+                    else None
+                ),
+                reply_markup=markup if i == len(parts) - 1 else None,
+            )
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Anything a handler did not catch: log the traceback (the formatter keeps the token out)."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("update %s failed", update_id, exc_info=context.error)
+
+
+def _citations(entry: dict[str, Any]) -> list[Citation]:
+    return [Citation(**c) for c in entry["citations"]]
+
+
+# ---- the application ----------------------------------------------------------------------------------
+
+
+def state_path(settings: Settings) -> Path:
+    path = Path(settings.telegram_state_file)
+    return path if path.is_absolute() else Path(settings.data_dir) / path
+
+
+async def _post_init(app: Application) -> None:
+    """The command menu in both languages (Arabic for Arabic-language apps), then a line saying we are up."""
+    for lang in ("en", "ar"):
+        t = texts(lang)
+        commands = [BotCommand(name, t[f"cmd_{name}"]) for name in ("start", "help", "sources", "reset")]
+        await app.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+    log.info("ready as @%s", app.bot.username)
+
+
+def build_application(settings: Settings, answerer: Answerer) -> Application:
+    """The PTB application: concurrent updates, AIORateLimiter with retries, persistent chat data."""
+    token = settings.telegram_token.get_secret_value().strip()
+    state = state_path(settings)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    persistence = PicklePersistence(
+        filepath=state,
+        store_data=PersistenceInput(bot_data=True, chat_data=True, user_data=False, callback_data=False),
+        update_interval=PERSIST_EVERY,
+    )
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .persistence(persistence)
+        .post_init(_post_init)
+        .build()
+    )
+    bot = KhabarBot(answerer, parse_ids(settings.telegram_allowed_users), settings.telegram_history_turns)
+    bot.install(app)
+    return app
+
+
+def main(settings: Settings) -> None:
+    """`khabar telegram`: long polling, or a webhook server when KHABAR_TELEGRAM_WEBHOOK_URL is set."""
+    token = settings.telegram_token.get_secret_value().strip()
+    webhook_secret = settings.telegram_webhook_secret.get_secret_value() or secrets.token_urlsafe(32)
+    configure_logging(settings.telegram_log_level, [token, webhook_secret])
+    if not token:
+        log.error("KHABAR_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set its token.")
+        raise SystemExit(2)
+    try:
+        parse_ids(settings.telegram_allowed_users)
+        kb = Khabar(settings)
+        if kb.ensure_seeded() is not None:
+            log.info("the store was empty: ingested %s", settings.seeds_dir)
+        kb.ask("warm up")  # loads the embedder and the BM25 index before the first user waits for them
+        app = build_application(settings, kb)
+        if settings.telegram_webhook_url:
+            url = settings.telegram_webhook_url
+            log.info(
+                "webhook mode: %s, listening on %s:%s",
+                url,
+                settings.telegram_webhook_listen,
+                settings.telegram_webhook_port,
+            )
+            app.run_webhook(
+                listen=settings.telegram_webhook_listen,
+                port=settings.telegram_webhook_port,
+                url_path=urlparse(url).path.strip("/"),
+                webhook_url=url,
+                secret_token=webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=3,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+    except InvalidToken:
+        log.error("Telegram rejected the token: check KHABAR_TELEGRAM_TOKEN.")
+        raise SystemExit(1) from None
+    except Exception:
+        log.exception("the Telegram bot stopped because of an error")
+        raise SystemExit(1) from None
+    log.info("stopped")

@@ -1,0 +1,179 @@
+"""Answers as Telegram HTML messages: every piece of article and model text escaped, each message within 4096.
+
+Text stays plain until the last moment. Paragraphs are packed into messages by the length they will have once
+escaped and tagged; a paragraph too long for one message is cut at line, then sentence, then clause, then word
+borders (characters only as a last resort), and every piece is escaped and wrapped in its own tags, so no tag
+or entity is ever cut in half and a `<` in an article can never be read as markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Literal
+
+from prompts import load, phrases
+from retrieval.answer import Answer, Citation
+
+MAX_CHARS = 4096  # Telegram's limit for one message's text
+TITLE_CHARS = 90  # titles in the compact sources block are cut to this
+
+Style = Literal["plain", "bold", "italic", "code", "quote"]
+_TAGS: dict[str, tuple[str, str]] = {
+    "plain": ("", ""),
+    "bold": ("<b>", "</b>"),
+    "italic": ("<i>", "</i>"),
+    "code": ("<code>", "</code>"),
+    "quote": ("<blockquote>", "</blockquote>"),
+}
+# Where a paragraph may be cut, best first: line breaks, sentence ends, clause ends, any space.
+_BORDERS = (r"\n+", r"(?<=[.!?؟…])\s+", r"(?<=[,،;؛:])\s+", r"\s+")
+
+
+@cache
+def texts(lang: str) -> dict[str, str]:
+    """The bot's own phrasings (prompts/telegram.toml) for "ar" or "en"."""
+    table = tomllib.loads(load("telegram.toml"))
+    return table[lang if lang in table else "en"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph of plain text and its style; a `tight` block follows the previous one without a blank line."""
+
+    text: str
+    style: Style = "plain"
+    tight: bool = False
+
+
+def to_html(block: Block) -> str:
+    opening, closing = _TAGS[block.style]
+    return f"{opening}{html.escape(block.text, quote=False)}{closing}"
+
+
+def telegram_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit Telegram counts in; never less than the number of characters."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fits(block: Block, limit: int) -> bool:
+    return telegram_len(to_html(block)) <= limit
+
+
+def split_messages(blocks: Iterable[Block], limit: int = MAX_CHARS) -> list[str]:
+    """Pack blocks into as few HTML messages as fit, each at most `limit` long even counted with its tags."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in _fit(block, limit):
+            part = to_html(piece)
+            candidate = current + ("\n" if piece.tight else "\n\n") + part
+            if current and telegram_len(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    messages.append(current)
+                current = part
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fit(block: Block, limit: int, level: int = 0) -> list[Block]:
+    """The block, or its pieces cut at the coarsest borders that make each piece fit."""
+    if not block.text.strip():
+        return []
+    if _fits(block, limit):
+        return [block]
+    if level == len(_BORDERS):
+        return _cut_characters(block, limit)
+    pieces: list[Block] = []
+    current = ""
+    # re.split with a group keeps the separators: [text, sep, text, sep, text]
+    parts = re.split(f"({_BORDERS[level]})", block.text)
+    for i in range(0, len(parts), 2):
+        segment, separator = parts[i], parts[i - 1] if i else ""
+        joined = current + separator + segment if current else segment
+        if _fits(replace(block, text=joined), limit):
+            current = joined
+            continue
+        if current:
+            pieces.append(replace(block, text=current.strip()))
+        if _fits(replace(block, text=segment), limit):
+            current = segment
+        else:
+            pieces.extend(_fit(replace(block, text=segment), limit, level + 1))
+            current = ""
+    if current.strip():
+        pieces.append(replace(block, text=current.strip()))
+    # Only the first piece keeps the block's own spacing; the rest continue the same paragraph.
+    return [p if i == 0 else replace(p, tight=True) for i, p in enumerate(pieces) if p.text]
+
+
+def _cut_characters(block: Block, limit: int) -> list[Block]:
+    """A word longer than a message: cut at the longest prefix that fits, never before a combining mark."""
+    pieces, text = [], block.text
+    while text:
+        low, high = 1, len(text)
+        while low < high:  # largest n with text[:n] fitting
+            mid = (low + high + 1) // 2
+            if _fits(replace(block, text=text[:mid]), limit):
+                low = mid
+            else:
+                high = mid - 1
+        n = low
+        while 1 < n < len(text) and unicodedata.combining(text[n]):
+            n -= 1
+        pieces.append(replace(block, text=text[:n], tight=bool(pieces) or block.tight))
+        text = text[n:]
+    return pieces
+
+
+# ---- answers and sources --------------------------------------------------------------------------------
+
+
+def _short(title: str) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def answer_blocks(answer: Answer) -> list[Block]:
+    """The answer's paragraphs with their [n] markers, then a compact sources block: [n] and the title."""
+    blocks = [Block(answer.notice, "italic")] if answer.notice else []
+    blocks += [Block(p.strip()) for p in answer.answer.split("\n\n") if p.strip()]
+    if answer.citations:
+        blocks.append(Block(phrases(answer.lang)["sources"], "bold"))
+        blocks += [Block(f"[{c.n}] {_short(c.title)}", tight=True) for c in answer.citations]
+    return blocks
+
+
+def sources_blocks(lang: str, citations: Sequence[Citation]) -> list[Block]:
+    """Full sources: for each [n] the title, the sentence id and the sentence quoted verbatim."""
+    if not citations:
+        return [Block(phrases(lang)["no_sources"])]
+    blocks = [Block(phrases(lang)["sources"], "bold")]
+    for c in citations:
+        blocks.append(Block(f"[{c.n}] {c.title}", "bold"))
+        blocks.append(Block(c.sentence_id, "code", tight=True))
+        blocks.append(Block(c.text, "quote", tight=True))
+    return blocks
+
+
+def render_answer(answer: Answer, limit: int = MAX_CHARS) -> list[str]:
+    """The answer as one or more HTML messages."""
+    return split_messages(answer_blocks(answer), limit)
+
+
+def render_sources(lang: str, citations: Sequence[Citation], limit: int = MAX_CHARS) -> list[str]:
+    """The full sources as one or more HTML messages."""
+    return split_messages(sources_blocks(lang, citations), limit)
+
+
+def render_text(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """A fixed phrasing (help, refusal...) as HTML messages."""
+    return split_messages([Block(p.strip()) for p in text.split("\n\n") if p.strip()], limit)
