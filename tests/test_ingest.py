@@ -1,0 +1,148 @@
+"""Ingestion into real Chroma with the real embedder: idempotent, replaces changed articles, safe to interrupt."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from retrieval.corpus import load_articles
+from retrieval.index import COMPLETE, read_manifest
+from retrieval.pipeline import Khabar
+from tests.conftest import SEEDS, make_settings
+
+KHABAR = str(Path(sys.executable).with_name("khabar"))
+
+
+def node_counts(kb: Khabar) -> tuple[Counter, Counter]:
+    sentences = Counter(m["doc_id"] for m in kb.store.sentences.get(include=["metadatas"])["metadatas"])
+    chunks = Counter(m["doc_id"] for m in kb.store.chunks.get(include=["metadatas"])["metadatas"])
+    return sentences, chunks
+
+
+def expected_counts(folder: Path) -> dict[str, int]:
+    return {a.doc_id: len(a.sentences()) for a in load_articles([folder]).articles}
+
+
+def write_articles(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        body = " ".join(f"هذه الجملة رقم {j} من المقال {i} عن الأخبار." for j in range(6))
+        (folder / f"art{i:03d}.txt").write_text(f"مقال رقم {i}\n{body}", "utf-8")
+
+
+def test_reingesting_unchanged_articles_embeds_nothing(seeded_copy: Path) -> None:
+    kb = Khabar(make_settings(seeded_copy))
+    calls = []
+    original = kb.embedder.passage_vectors
+    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(len(texts)) or original(texts)
+    stats = kb.ingest([SEEDS])
+    assert (stats.added, stats.updated, stats.skipped, stats.sentences) == (0, 0, 2, 0)
+    assert calls == []
+    sentences, chunks = node_counts(kb)
+    assert dict(sentences) == expected_counts(SEEDS)
+    assert all(sentences[d] >= chunks[d] > 0 for d in sentences)
+
+
+def test_chunks_follow_sentence_borders(seeded_kb: Khabar) -> None:
+    rows = seeded_kb.store.chunks.get(include=["documents", "metadatas"])
+    articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
+    for text, meta in zip(rows["documents"], rows["metadatas"], strict=True):
+        article = articles[meta["doc_id"]]
+        ids = meta["sentence_ids"].split(",")
+        sentences = {s.id: s for s in article.sentences()}
+        assert text.startswith(sentences[ids[0]].text)
+        assert text.endswith(sentences[ids[-1]].text)
+        assert all(sentences[i].text in text for i in ids)
+
+
+def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
+    seeded_copy: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    changed = folder / "004_3ff3aaad62e032cf.txt"
+    changed.write_text(changed.read_text("utf-8") + "\nجملة جديدة أضيفت إلى المقال.", "utf-8")
+    kb = Khabar(make_settings(seeded_copy))
+    stats = kb.ingest([folder])
+    assert (stats.added, stats.updated, stats.skipped) == (0, 1, 1)
+    sentences, _ = node_counts(kb)
+    assert dict(sentences) == expected_counts(folder)
+    assert (
+        kb.ask("ما الجملة الجديدة التي أضيفت إلى المقال؟").citations[0].text == "جملة جديدة أضيفت إلى المقال."
+    )
+
+    (folder / "000_65fb7c15639e4525.txt").unlink()
+    assert kb.ingest([folder]).removed == 0  # without --prune nothing is deleted
+    stats = kb.ingest([folder], prune=True)
+    assert stats.removed == 1
+    sentences, chunks = node_counts(kb)
+    assert set(sentences) == set(chunks) == {"004_3ff3aaad62e032cf"}
+    assert set(read_manifest(kb.store)) == {"004_3ff3aaad62e032cf"}
+
+
+def test_failure_midway_leaves_no_duplicates_or_orphans(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    write_articles(folder, 20)
+    kb = Khabar(make_settings(tmp_path / "data"))
+    original = kb.embedder.passage_vectors
+    calls = {"n": 0}
+
+    def failing(texts: list[str]):
+        calls["n"] += 1
+        if calls["n"] == 5:  # group 1 = calls 1-3 (2 sentence batches, 1 chunk batch); 5 is inside group 2
+            raise RuntimeError("simulated crash")
+        return original(texts)
+
+    kb.embedder.__dict__["passage_vectors"] = failing
+    with pytest.raises(RuntimeError):
+        kb.indexer.ingest(load_articles([folder]).articles, group_size=8)
+    manifest = read_manifest(kb.store)
+    assert sum(e.status == COMPLETE for e in manifest.values()) == 8
+    assert kb.stats().pending == 8
+
+    kb.embedder.__dict__["passage_vectors"] = original
+    stats = kb.ingest([folder])
+    assert stats.repaired == 8
+    assert (stats.added, stats.skipped) == (12, 8)
+    sentences, chunks = node_counts(kb)
+    assert dict(sentences) == expected_counts(folder)
+    assert set(chunks) == set(sentences)
+    assert kb.stats().pending == 0
+
+
+def test_killed_ingest_process_recovers_exactly(tmp_path: Path) -> None:
+    """SIGKILL at an arbitrary moment: whatever was written, the next run ends with exactly one copy."""
+    folder = tmp_path / "articles"
+    write_articles(folder, 30)
+    env = {**os.environ, "KHABAR_DATA_DIR": str(tmp_path / "data"), "KHABAR_SEEDS_DIR": str(SEEDS)}
+    proc = subprocess.Popen([KHABAR, "ingest", str(folder)], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    chroma_dir = tmp_path / "data" / "chroma"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (
+            chroma_dir.exists()
+            and sum(f.stat().st_size for f in chroma_dir.rglob("*") if f.is_file()) > 200_000
+        ):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    done = subprocess.run(
+        [KHABAR, "ingest", str(folder)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    kb = Khabar(make_settings(tmp_path / "data"))
+    sentences, chunks = node_counts(kb)
+    assert dict(sentences) == expected_counts(folder)
+    assert set(chunks) == set(sentences)
+    assert kb.stats().pending == 0
+    assert kb.stats().articles == 30
