@@ -409,9 +409,12 @@ class FakeTelegram:
         raise BotApiError(400, f"Bad Request: unsupported content type {content_type!r}")
 
     def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        handler = getattr(self, f"_api_{method}", None)
         call = Call(method, params, time.monotonic())
+        with self._cond:  # recorded on arrival: a long poll shows up while it is still waiting
+            self._state.calls.append(call)
+            self._cond.notify_all()
         try:
+            handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise BotApiError(404, "Not Found")
             with self._cond:
@@ -422,12 +425,10 @@ class FakeTelegram:
                         raise BotApiError(
                             429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
                         )
-            result = handler(params)
-            body: dict[str, Any] = {"ok": True, "result": result}
+            body: dict[str, Any] = {"ok": True, "result": handler(params)}
         except BotApiError as exc:
             call.status, body = exc.code, exc.body()
         with self._cond:
-            self._state.calls.append(call)
             self._cond.notify_all()
         return call.status, body
 
