@@ -9,15 +9,18 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from bot.eval_cli import eval_command
 from bot.render import render_answer, render_sources
 from prompts import phrases
+from retrieval.answer import Answer
 from retrieval.corpus import iter_files
 from retrieval.index import IngestStats
 from retrieval.language import detect_language
-from retrieval.pipeline import EmptyQuestion, Khabar
+from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.settings import Settings
 from retrieval.store import StoreError
 
@@ -122,15 +125,59 @@ def ask(
     kb = _open()
     _seed_if_empty(kb)
     try:
-        answer = kb.ask(question)
+        if as_json:
+            answer = kb.ask(question)
+        elif kb.answerer is not None:
+            answer = _stream_answer(kb, question)
+        else:
+            answer = kb.ask(question)
+            render_answer(console, answer)
     except EmptyQuestion:
         err.print(phrases(detect_language(question))["empty_question"])
         raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        render_answer(console, answer)
 
+
+def _stream_answer(kb: Khabar, question: str, history: History | None = None, sources: bool = True) -> Answer:
+    """Print the LLM's reply as it comes, then what verification kept: the verified answer and its sources.
+
+    The streamed text is the model's draft; when verification removed or replaced anything, the verified
+    answer is printed after it under its own heading, so what the sources support is always the last word.
+    """
+
+    def token(text: str) -> None:
+        console.out(text, end="", highlight=False)
+        console.file.flush()
+
+    def restart(notice: str) -> None:
+        console.out("")
+        console.print(Text(notice, style="yellow"))
+
+    answer = kb.run(question, history, on_token=token, on_restart=restart).answer
+    console.out("")
+    for sentence in answer.sentences:
+        if not sentence.supported and sentence.reason != "abstention":
+            console.print(Text(f"✗ {sentence.text} ({sentence.reason})", style="dim red"))
+    if answer.mode == "llm" and not answer.notice:
+        if sources:
+            render_sources(console, answer)
+        else:
+            _source_lines(answer)
+        return answer
+    console.print(Text(phrases(answer.lang)["verified"], style="bold"))
+    render_answer(console, answer, show_sources=sources)
+    if not sources:
+        _source_lines(answer)
+    return answer
+
+
+def _source_lines(answer: Answer) -> None:
+    for c in answer.citations:
+        console.print(f"[dim][{c.n}] {escape(c.title)} ({escape(c.sentence_id)})[/dim]", highlight=False)
+
+
+CHAT_TURNS = 6  # earlier turns a follow-up question is read with
 
 HELP = """Type a question in Arabic or English. Commands:
   /sources  show the full sources of the last answer
@@ -169,6 +216,7 @@ def chat() -> None:
     _seed_if_empty(kb)
     console.print(HELP, highlight=False)
     last = None
+    history: History = []  # (question, answer) turns: follow-ups are condensed or searched with them
     for line in _read_lines(settings):
         command = line.strip().lower()
         if not command:
@@ -181,12 +229,19 @@ def chat() -> None:
             render_sources(console, last)
         elif command == "/reset":
             last = None
+            history.clear()
             console.print("[dim]Conversation cleared.[/dim]")
         else:
-            last = kb.ask(line)
-            render_answer(console, last, show_sources=False)
-            for c in last.citations:
-                console.print(f"[dim][{c.n}] {c.title} ({c.sentence_id})[/dim]", highlight=False)
+            try:
+                if kb.answerer is not None:
+                    last = _stream_answer(kb, line, history[-CHAT_TURNS:], sources=False)
+                else:
+                    last = kb.ask(line, history[-CHAT_TURNS:])
+                    render_answer(console, last, show_sources=False)
+                    _source_lines(last)
+            except EmptyQuestion:
+                continue
+            history.append((line.strip(), last.answer))
 
 
 @app.command()

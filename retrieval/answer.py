@@ -27,6 +27,17 @@ class Citation:
 
 
 @dataclass
+class AnswerSentence:
+    """One sentence of a generated answer after verification: shown only when `supported`; `reason` says why not."""
+
+    text: str
+    citations: list[int]
+    supported: bool
+    reason: str = ""
+    similarity: float | None = None
+
+
+@dataclass
 class Answer:
     """What every front end renders; `to_dict()` is the `--json` schema."""
 
@@ -36,14 +47,18 @@ class Answer:
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    mode: str = "extractive"
+    mode: str = "extractive"  # "llm" | "extractive" | "fallback" (LLM configured, its answer not usable)
     notice: str = ""
+    sentences: list[AnswerSentence] = field(default_factory=list)  # LLM answers only: each with its verdict
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["citations"] = [asdict(c) for c in self.citations]
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         data["citations"] = [{**c, "score": round(c["score"], 4)} for c in data["citations"]]
+        for sentence in data["sentences"]:
+            if sentence["similarity"] is not None:
+                sentence["similarity"] = round(sentence["similarity"], 4)
         return data
 
 

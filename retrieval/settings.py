@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, description="Model name sent to the endpoint.")
     llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the endpoint (never printed).")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM request is abandoned.")
+    llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM request (0 = none).")
+    llm_max_tokens: int = Field(512, ge=16, description="Longest generated answer, in tokens.")
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of the LLM.")
+    llm_sources: int = Field(8, ge=1, le=20, description="Top sentences given to the LLM, numbered [1]..[n].")
+    support_threshold: float = Field(
+        0.82, ge=0, le=1, description="Least cosine between an answer sentence and a cited source, same language."
+    )
+    support_threshold_cross: float = Field(
+        0.76, ge=0, le=1, description="Least cosine between an answer sentence and a cited source, across languages."
+    )
+    support_margin: float = Field(
+        0.03, ge=0, le=1, description="A citation is refused when another given source fits the sentence better by more."
+    )
 
     # Telegram
     telegram_token: SecretStr = Field(SecretStr(""), description="Bot token from @BotFather (never printed).")
