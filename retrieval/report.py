@@ -196,7 +196,13 @@ def markdown(result: EvalResult, title: str, plot_name: str | None) -> str:
             if measured["uncommitted_changes_in_retrieval"]
             else ""
         )
-        + f", {measured['at']}, {measured['machine']}",
+        + f", {measured['at']}, {measured['machine']}"
+        + (
+            f", 1-minute load average {measured['load_avg_1min'][0]:.1f} at start and "
+            f"{measured['load_avg_1min'][1]:.1f} at end"
+            if "load_avg_1min" in measured
+            else ""
+        ),
         "- khabar settings: "
         + ", ".join(f"{k}={settings[k]}" for k in SETTING_KEYS)
         + f"; weights {settings['weights']}",
