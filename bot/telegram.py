@@ -52,6 +52,7 @@ from retrieval.answer import Answer, Citation
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.settings import Settings
+from retrieval.store import StoreError
 
 log = logging.getLogger("khabar.telegram")
 
@@ -422,6 +423,10 @@ def main(settings: Settings) -> None:
     try:
         parse_ids(settings.telegram_allowed_users)
         kb = Khabar(settings)
+    except (ValueError, StoreError) as exc:  # configuration problems: the message says what to fix
+        log.error("%s", exc)
+        raise SystemExit(2) from None
+    try:
         if kb.ensure_seeded() is not None:
             log.info("the store was empty: ingested %s", settings.seeds_dir)
         kb.ask("warm up")  # loads the embedder and the BM25 index before the first user waits for them
