@@ -236,6 +236,11 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
+def has_facts(text: str) -> bool:
+    """Whether a text states a number, month or weekday that a source must then agree with."""
+    return bool(numbers_in(text) or months_in(text) or weekdays_in(text))
+
+
 def fact_mismatch(claim: str, evidence: str) -> str:
     """Why the facts of `claim` are not all in `evidence` (numbers, months, weekdays), or "" when they are."""
     missing = sorted(numbers_in(claim) - numbers_in(evidence))
@@ -344,7 +349,17 @@ class SupportChecker:
         if mismatch:  # said first: a wrong number is a clearer reason than a low similarity
             result.similarity = max(float(sims[by_n[n]]) for n in usable)
             return refuse(mismatch)
-        best_given = float(sims.max())
+        # The best match among given sources that agree with the claim's facts: a source that "fits better"
+        # but states other numbers is not the right one (short claims resemble many sentences of one story).
+        agreeing = [
+            float(sims[i])
+            for i, e in enumerate(evidence)
+            if not is_instruction(e.text) and not fact_mismatch(claim.plain, e.text)
+        ]
+        best_given = max(agreeing, default=float(sims.max()))
+        # A claim whose numbers, months or weekdays all appear in its cited sentence is anchored there: the
+        # margin is for claims with no such facts, whose citation only similarity can place.
+        anchored = has_facts(claim.plain)
         script = _script(claim.plain)
         passing = []
         for n in usable:
@@ -352,7 +367,7 @@ class SupportChecker:
             floor = self.threshold if _script(evidence[by_n[n]].text) == script else self.cross_threshold
             if sim < floor:
                 notes.append(f"[{n}] does not say this (similarity {sim:.2f} < {floor:.2f})")
-            elif sim < best_given - self.margin:
+            elif sim < best_given - self.margin and not anchored:
                 notes.append(
                     f"[{n}] is a weaker match than another given source ({sim:.2f} vs {best_given:.2f})"
                 )
