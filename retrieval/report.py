@@ -29,6 +29,7 @@ SETTING_KEYS = (
     "abstain_below",
     "chunk_chars",
     "max_question_chars",
+    "embed_threads",
 )
 
 
@@ -68,7 +69,8 @@ def measurement_info(
             "answer_mode": "extractive" if not settings.llm_base_url else "llm",
             "doc_ranking": (
                 f"turn.search.docs (the answer path's candidates, top_docs={settings.top_docs}), then articles "
-                f"added by the same search with top_docs={MAX_RANK}, cut at {MAX_RANK}"
+                f"added by the same search with top_docs={MAX_RANK} when the gold article is not among them, "
+                f"cut at {MAX_RANK}"
                 if settings.top_docs < MAX_RANK
                 else f"turn.search.docs (top_docs={settings.top_docs}), cut at {MAX_RANK}"
             ),
@@ -153,7 +155,8 @@ article and contains the whole span.
 
 **khabar**: `Khabar.run()` with the settings below; latency is the whole call (search and answer). Its article
 ranking is the answer path's `turn.search.docs`, extended for ranks beyond it by the same search with
-`top_docs={MAX_RANK}` (run after the answer, outside the latency; it never reorders the answer path's articles).
+`top_docs={MAX_RANK}` (run after the answer, outside the latency, and only when the gold article is not already
+among the answer path's candidates; it never reorders them, so it can only change doc_hit@k for k beyond them).
 Citations are the answer's quoted sentences; `answer_contains_gold` reads the answer text, which quotes them.
 
 **baseline**: what a user writes in twenty lines of LlamaIndex: `VectorStoreIndex.from_documents` over the
