@@ -61,7 +61,7 @@ def measurement_info(
     """Settings, embedder, versions, corpus and commit: what a reader needs to reproduce or compare a run."""
     settings = store.kb.settings
     stats = store.kb.stats()
-    code_changed = _git("status", "--porcelain", "--", "retrieval", "prompts")
+    code_changed = _git("status", "--porcelain", "--untracked-files=no", "--", "retrieval", "prompts")
     return {
         "settings": {
             **{key: getattr(settings, key) for key in SETTING_KEYS},
