@@ -239,8 +239,10 @@ class KhabarBot:
 
     @staticmethod
     def _addressed(message: Message, bot: Bot) -> bool:
-        if message.text and message.text.startswith("/"):
-            return True
+        """A command for this bot (`/help` or `/help@thisbot`, not `/help@otherbot`), a mention or a reply."""
+        first = (message.text or "").split(maxsplit=1)[0] if (message.text or "").strip() else ""
+        if first.startswith("/"):
+            return "@" not in first or first.lower().endswith(f"@{bot.username}".lower())
         return question_text(message, bot.username, bot.id) is not None
 
     # -- commands --

@@ -234,9 +234,12 @@ def test_stranger_is_refused_once_politely_and_never_answered(bot: BotProcess, f
     assert refusal.text.startswith("عذراً") and not refusal.buttons
     fake.send_text(STRANGER, EN_QUESTION)
     fake.send_text(STRANGER, "/help")
-    fake.send_text(STRANGE_GROUP, EN_QUESTION, user_id=STRANGER, chat_type="group", mention=True)
+    # In a group, a command for another bot is not addressed to this one; a mention is.
+    fake.send_text(STRANGE_GROUP, "/help@another_bot", user_id=STRANGER, chat_type="group")
+    mention = fake.send_text(STRANGE_GROUP, EN_QUESTION, user_id=STRANGER, chat_type="group", mention=True)
     [group_refusal] = fake.wait_messages(STRANGE_GROUP, 1)
     assert str(STRANGE_GROUP) in group_refusal.text
+    assert group_refusal.reply_to == mention["message"]["message_id"]
     # An allowed user asking after the stranger is answered, while the stranger still has one message.
     ask(fake, 12, EN_QUESTION)
     time.sleep(0.5)
