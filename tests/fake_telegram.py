@@ -12,7 +12,6 @@ script a flood-control 429 with `fail_next`.
 
 from __future__ import annotations
 
-import html
 import itertools
 import json
 import re
@@ -160,13 +159,11 @@ class Call:
 class _State:
     updates: list[dict[str, Any]] = field(default_factory=list)  # not yet confirmed by an offset
     injected_at: dict[int, float] = field(default_factory=dict)
-    delivered_at: dict[int, float] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
-    failures: dict[str, list[tuple[int | None, int]]] = field(
-        default_factory=dict
-    )  # method -> (chat, retry_after)
+    # method -> scripted 429s as (chat id or None for any chat, retry_after)
+    failures: dict[str, list[tuple[int | None, int]]] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # language code -> commands
     webhook: dict[str, Any] = field(default_factory=dict)
 
@@ -370,10 +367,6 @@ class FakeTelegram:
     def injected_at(self, update_id: int) -> float:
         return self._state.injected_at[update_id]
 
-    def pending_updates(self) -> int:
-        with self._cond:
-            return len(self._state.updates)
-
     # ---- HTTP ----
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -474,9 +467,6 @@ class FakeTelegram:
                     break
                 self._cond.wait(left)
             batch = self._state.updates[:limit]
-            now = time.monotonic()
-            for update in batch:
-                self._state.delivered_at.setdefault(update["update_id"], now)
             return batch
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
@@ -608,8 +598,3 @@ def _json(value: Any) -> Any:
 
 def _bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def unescape(text: str) -> str:
-    """Plain text of an HTML message, for assertions (same as Telegram's view minus validation)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
