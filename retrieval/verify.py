@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -236,13 +238,127 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
+# ---- names: an English name must be in the cited sentence, even when that sentence is Arabic ---------------
+#
+# Names are compared by consonant skeleton: both scripts are mapped to coarse sound classes, vowels (and the
+# letters Arabic also writes vowels with) dropped, so "Kadhimi"/"الكاظمي", "Shamkhani"/"شمخاني", "Paris"/"باريس"
+# meet, and an invented "Moscow" finds no "موسكو" to meet. A capitalised word counts as a name when its lower-case
+# form is not an English dictionary word (so "Prime Minister", "Force", "Three" are not names).
+
+_LATIN_DIGRAPHS = (("sh", "s"), ("th", "t"), ("dh", "d"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("ch", "k"))
+_SOUND_CLASSES = {  # class: (Latin letters, Arabic letters)
+    "b": ("bp", "بپ"),
+    "t": ("tdsz", "تثدذزسشصضطظ"),  # dentals and sibilants: transliterations swap them freely
+    "k": ("kgjqxc", "جغقكگچ"),
+    "h": ("h", "حخه"),
+    "f": ("fv", "ف"),
+    "l": ("l", "ل"),
+    "m": ("m", "م"),
+    "n": ("n", "ن"),
+    "r": ("r", "ر"),
+}
+_LATIN_CLASS = str.maketrans(
+    {c: cls for cls, (latin, _) in _SOUND_CLASSES.items() for c in latin} | {c: None for c in "aeiouwy'’-"}
+)
+_ARABIC_CLASS = str.maketrans(
+    {c: cls for cls, (_, arabic) in _SOUND_CLASSES.items() for c in arabic}
+    | {c: None for c in "اأإآىءؤئعويةـ"}
+)
+_AR_NAME_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")  # "al-Kadhimi" gives "al" and "Kadhimi"
+
+
+@cache
+def _dictionary() -> frozenset[str]:
+    """Lower-case English words (Webster's 2nd); its proper nouns are capitalised, so they stay out."""
+    from english_words import get_english_words_set
+
+    return frozenset(w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower())
+
+
+_CALENDAR = {name for names in (*_MONTHS.values(), *_WEEKDAYS.values()) for name in names if name.isascii()}
+
+
+def _squeeze(skeleton: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", skeleton)
+
+
+def latin_skeleton(word: str) -> str:
+    word = re.sub(r"['’]s$", "", word.casefold())
+    for digraph, cls in _LATIN_DIGRAPHS:
+        word = word.replace(digraph, cls)
+    return _squeeze(word.translate(_LATIN_CLASS))
+
+
+@cache
+def _arabic_skeletons(text: str) -> frozenset[str]:
+    """Skeletons of every word of an Arabic text (with and without its prefixes) and of adjacent pairs."""
+    words = re.findall(r"\w+", normalize(text))
+    per_word = []
+    for word in words:
+        forms = {word} | {
+            word[len(p) :] for p in _AR_NAME_PREFIXES if word.startswith(p) and len(word) > len(p) + 1
+        }
+        per_word.append({_squeeze(f.rstrip("ه").translate(_ARABIC_CLASS)) for f in forms})
+    found = set().union(*per_word) if per_word else set()
+    for left, right in pairwise(per_word):
+        found |= {_squeeze(a + b) for a in left for b in right}
+    return frozenset(found)
+
+
+def _close(a: str, b: str) -> bool:
+    """Equal, or one edit apart for skeletons of four letters or more."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] <= 1
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised Latin words that are not dictionary words, months or weekdays: names to look for."""
+    names = []
+    for word in _LATIN_WORD.findall(text):
+        base = re.sub(r"['’]s$", "", word).strip("'’")
+        if not base[:1].isupper() or (base.isupper() and len(base) <= 3):
+            continue
+        if base.casefold() in _CALENDAR or base.casefold() in _dictionary():
+            continue
+        names.append(base)
+    return names
+
+
+def missing_names(claim: str, evidence: str) -> list[str]:
+    """Names of an English claim that the evidence does not contain (in Latin or Arabic script)."""
+    names = names_in(claim)
+    if not names:
+        return []
+    latin = evidence.casefold()
+    skeletons = _arabic_skeletons(evidence)
+    missing = []
+    for name in names:
+        if name.casefold() in latin:
+            continue
+        skeleton = latin_skeleton(name)
+        if len(skeleton) < 3 or any(_close(skeleton, s) for s in skeletons):
+            continue  # found, or too short to tell apart from common words ("Ali", "Iran")
+        missing.append(name)
+    return missing
+
+
 def has_facts(text: str) -> bool:
     """Whether a text states a number, month or weekday that a source must then agree with."""
     return bool(numbers_in(text) or months_in(text) or weekdays_in(text))
 
 
 def fact_mismatch(claim: str, evidence: str) -> str:
-    """Why the facts of `claim` are not all in `evidence` (numbers, months, weekdays), or "" when they are."""
+    """Why the facts of `claim` are not all in `evidence` (numbers, months, weekdays, names), or "" if they are."""
     missing = sorted(numbers_in(claim) - numbers_in(evidence))
     if missing:
         return "number " + ", ".join(_fmt(n) for n in missing) + " not in the cited source"
@@ -250,6 +366,9 @@ def fact_mismatch(claim: str, evidence: str) -> str:
         return "month not in the cited source"
     if weekdays_in(claim) - weekdays_in(evidence):
         return "weekday not in the cited source"
+    names = missing_names(claim, evidence)
+    if names:
+        return "name " + ", ".join(names) + " not in the cited source"
     return ""
 
 

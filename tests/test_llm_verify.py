@@ -14,7 +14,9 @@ from retrieval.verify import (
     SupportChecker,
     fact_mismatch,
     is_instruction,
+    missing_names,
     months_in,
+    names_in,
     numbers_in,
     parse_answer,
     weekdays_in,
@@ -56,6 +58,24 @@ def test_months_and_weekdays_agree_across_languages() -> None:
     assert fact_mismatch("The attack was on a Monday.", DATE_SENTENCE) == "weekday not in the cited source"
     assert fact_mismatch("It happened in October.", DATE_SENTENCE) == "month not in the cited source"
     assert months_in("It may happen again") == set()  # the verb is not the month
+
+
+def test_english_names_are_found_in_arabic_sources_by_sound() -> None:
+    assert names_in("Prime Minister Mustafa al-Kadhimi's house in Baghdad, says the Interior Ministry.") == [
+        "Mustafa",
+        "Kadhimi",
+        "Baghdad",
+    ]  # dictionary words ("Prime", "Interior") are not names
+    assert missing_names("Mustafa al-Kadhimi's house in Baghdad was attacked.", DATE_SENTENCE) == []
+    assert missing_names("Ali Shamkhani called it a new sedition.", SHAMKHANI) == []
+    assert missing_names("The attack was ordered from Moscow and Paris.", DATE_SENTENCE) == [
+        "Moscow",
+        "Paris",
+    ]
+    assert fact_mismatch("Kadhimi fled to Paris.", DATE_SENTENCE) == "name Paris not in the cited source"
+    assert (
+        missing_names("Kadhimi fled to Paris.", "Kadhimi fled to Paris, Reuters said.") == []
+    )  # Latin source
 
 
 def test_planted_instructions_are_recognised_and_never_given_to_the_model() -> None:
@@ -108,7 +128,7 @@ def test_support_check_cross_lingual(checker: SupportChecker) -> None:
     )
     assert [v.supported for v in verdicts] == [True, True, False, False], [v.reason for v in verdicts]
     assert verdicts[0].citations == [1] and verdicts[1].citations == [2]
-    assert verdicts[2].citations == [] and "[1]" in verdicts[2].reason  # misplaced citation
+    assert verdicts[2].citations == [] and "name Shamkhani" in verdicts[2].reason  # misplaced citation
     assert "number 5" in verdicts[3].reason
 
 
