@@ -18,35 +18,33 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from retrieval.pipeline import Khabar  # noqa: E402
-from retrieval.search import Weights, score_sentence  # noqa: E402
-from retrieval.settings import Settings  # noqa: E402
-from retrieval.text import normalize  # noqa: E402
-
-
-def is_gold(question: dict, doc_id: str, text: str) -> bool:
-    sentence = normalize(text)
-    for ev in question.get("evidence", []):
-        span = normalize(ev["text"])
-        if ev["doc"] == doc_id and span and (span in sentence or sentence in span):
-            return True
-    return False
+from retrieval.answer_type import expected_type, supplies
+from retrieval.pipeline import Khabar
+from retrieval.questions import Question, is_gold_sentence, load_questions
+from retrieval.search import Weights, score_sentence
+from retrieval.settings import Settings
 
 
-def collect(kb: Khabar, questions: list[dict]) -> list[dict]:
+def collect(kb: Khabar, questions: list[Question]) -> list[dict]:
     rows = []
     kb.searcher.refresh()
     for i, q in enumerate(questions):
-        result = kb.searcher.search(q["question"])
-        gold_docs = {e["doc"] for e in q.get("evidence", [])}
+        result = kb.searcher.search(q.question)
         rows.append(
             {
-                "lang": q["lang"],
-                "gold_docs": sorted(gold_docs),
+                "question": q.question,
+                "lang": q.lang,
+                "gold_docs": sorted(q.gold_docs),
                 "hits": [
-                    (h.doc_id, h.dense, h.lexical, h.doc_dense, h.doc_lexical, is_gold(q, h.doc_id, h.text))
+                    (
+                        h.doc_id,
+                        h.dense,
+                        h.lexical,
+                        h.doc_dense,
+                        h.doc_lexical,
+                        is_gold_sentence(h.doc_id, h.text, q.evidence),
+                        h.text,
+                    )
                     for h in result.hits
                 ],
             }
@@ -56,12 +54,22 @@ def collect(kb: Khabar, questions: list[dict]) -> list[dict]:
     return rows
 
 
+def add_type_matches(by_set: dict) -> None:
+    for rows in by_set.values():
+        for row in rows:
+            expected = expected_type(row["question"])
+            row["matches"] = [supplies(expected, h[6]) for h in row["hits"]]
+
+
 def evaluate(rows: list[dict], w: Weights) -> dict:
     hit1 = doc1 = 0
     pos_scores, neg_scores = [], []
     for row in rows:
         scored = sorted(
-            ((score_sentence(w, dn, lx, dd, dl), doc, gold) for doc, dn, lx, dd, dl, gold in row["hits"]),
+            (
+                (score_sentence(w, dn, lx, dd, dl, m), doc, gold)
+                for (doc, dn, lx, dd, dl, gold, _), m in zip(row["hits"], row["matches"], strict=True)
+            ),
             reverse=True,
         )
         if not scored:
@@ -102,16 +110,19 @@ def main() -> None:
         kb.ingest([args.corpus])
         by_set = {}
         for path in args.sets:
-            questions = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-            by_set[path.name] = collect(kb, [q for q in questions if q.get("answerable", True)])
+            questions = load_questions(path).questions
+            by_set[path.name] = collect(kb, [q for q in questions if q.answerable])
         if args.cache:
             args.cache.write_text(json.dumps(by_set))
 
+    add_type_matches(by_set)
     default = Weights()
-    grid = itertools.product([0.0, 0.25, 0.5, 1.0], [0.0, 0.25, 0.5, 1.0], [0.0, 0.25, 0.5, 1.0, 2.0])
+    grid = itertools.product(
+        [0.0, 0.1, 0.25, 0.5], [0.0, 0.1, 0.25, 0.5], [0.0, 0.25, 0.5, 1.0], [0.0, 0.01, 0.02, 0.04]
+    )
     results = []
-    for doc_lex, sent_lex, sent_doc in grid:
-        w = Weights(doc_lexical=doc_lex, sentence_lexical=sent_lex, sentence_doc=sent_doc)
+    for doc_lex, sent_lex, sent_doc, a_type in grid:
+        w = Weights(doc_lexical=doc_lex, sentence_lexical=sent_lex, sentence_doc=sent_doc, answer_type=a_type)
         per_set = {name: evaluate(rows, w)["evidence@1"] for name, rows in by_set.items()}
         results.append((statistics.mean(per_set.values()), per_set, w))
     results.sort(key=lambda r: r[0], reverse=True)
@@ -120,7 +131,7 @@ def main() -> None:
         figures = " ".join(f"{k}={v:.3f}" for k, v in per_set.items())
         print(
             f"  mean={mean:.3f} {figures}  doc_lexical={w.doc_lexical} "
-            f"sentence_lexical={w.sentence_lexical} sentence_doc={w.sentence_doc}"
+            f"sentence_lexical={w.sentence_lexical} sentence_doc={w.sentence_doc} answer_type={w.answer_type}"
         )
     for label, w in (("default", default), ("best", results[0][2])):
         for name, rows in by_set.items():

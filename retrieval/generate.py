@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.llms.openai_like import OpenAILike
@@ -176,7 +176,7 @@ class LLMAnswerer:
     checker: SupportChecker
     sources: int = 8
     max_citations: int = 2
-    abstain_below: float = 0.0
+    abstain_below: Mapping[str, float] = field(default_factory=lambda: {"ar": 0.0, "en": 0.0})  # by language
     vectors: Callable[[list[str]], dict[str, object]] | None = None  # stored passage vectors by sentence id
 
     def answer(
@@ -281,7 +281,7 @@ class LLMAnswerer:
         timings: dict[str, float],
     ) -> Answer:
         clean = [h for h in hits if not is_instruction(h.text)]  # never quote a planted instruction either
-        answer = extractive_answer(asked, lang, clean, self.max_citations, self.abstain_below)
+        answer = extractive_answer(asked, lang, clean, self.max_citations, self.abstain_below[lang])
         answer.mode = "fallback"
         answer.notice = notice
         answer.sentences = sentences

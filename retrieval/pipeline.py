@@ -112,7 +112,7 @@ class Khabar:
                 checker,
                 sources=settings.llm_sources,
                 max_citations=settings.max_citations,
-                abstain_below=settings.abstain_below,
+                abstain_below=settings.abstain_thresholds,
                 vectors=self._sentence_vectors,
             )
 
@@ -179,7 +179,11 @@ class Khabar:
             answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
         else:
             answer = extractive_answer(
-                question, lang, result.hits, self.settings.max_citations, self.settings.abstain_below
+                question,
+                lang,
+                result.hits,
+                self.settings.max_citations,
+                self.settings.abstain_thresholds[lang],
             )
         if truncated:
             notice = phrases(lang)["truncated"].format(chars=len(question))

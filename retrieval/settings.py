@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
     top_docs: int = Field(4, ge=1, description="Articles whose sentences are scored for the answer.")
     max_citations: int = Field(2, ge=1, le=5, description="Sentences quoted in an extractive answer.")
-    abstain_below: float = Field(0.0, description="Abstain when the best sentence scores below this.")
+    abstain_below_ar: float = Field(
+        1.84, description="Abstain on an Arabic question when the best sentence's fused score is below this."
+    )
+    abstain_below_en: float = Field(
+        1.58, description="The same for English questions (cross-lingual scores run lower; measured apart)."
+    )
     max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
 
     # LLM (optional; unset = extractive answers)
@@ -47,13 +52,22 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of the LLM.")
     llm_sources: int = Field(8, ge=1, le=20, description="Top sentences given to the LLM, numbered [1]..[n].")
     support_threshold: float = Field(
-        0.82, ge=0, le=1, description="Least cosine between an answer sentence and a cited source, same language."
+        0.82,
+        ge=0,
+        le=1,
+        description="Least cosine between an answer sentence and a cited source, same language.",
     )
     support_threshold_cross: float = Field(
-        0.76, ge=0, le=1, description="Least cosine between an answer sentence and a cited source, across languages."
+        0.76,
+        ge=0,
+        le=1,
+        description="Least cosine between an answer sentence and a cited source, across languages.",
     )
     support_margin: float = Field(
-        0.03, ge=0, le=1, description="A citation is refused when another given source fits the sentence better by more."
+        0.03,
+        ge=0,
+        le=1,
+        description="A citation is refused when another given source fits the sentence better by more.",
     )
 
     # Telegram
@@ -75,6 +89,11 @@ class Settings(BaseSettings):
         Path("telegram_state.pickle"), description="Bot state (chat histories); relative = inside data_dir."
     )
     telegram_log_level: str = Field("INFO", description="Bot log level; the token is always redacted.")
+
+    @property
+    def abstain_thresholds(self) -> dict[str, float]:
+        """Abstention threshold per answer language."""
+        return {"ar": self.abstain_below_ar, "en": self.abstain_below_en}
 
     @property
     def chroma_path(self) -> Path:
