@@ -193,7 +193,9 @@ class LLMAnswerer:
         text = phrases(lang)
         timings: dict[str, float] = {}
         sources = choose_sources(hits, self.sources)
-        if not sources:
+        if not sources or hits[0].score < self.abstain_below[lang]:
+            # the same evidence gate as the extractive answer: when search found nothing strong enough, the
+            # model is not asked to write from weak sources; abstaining is the right answer
             return Answer(question=asked, lang=lang, answer=text["abstain"], abstained=True, mode="llm")
         messages = answer_messages(question, lang, sources)
         t0 = time.perf_counter()
