@@ -241,6 +241,9 @@ def chat() -> None:
                     _source_lines(last)
             except EmptyQuestion:
                 continue
+            except KeyboardInterrupt:  # Ctrl-C while an answer streams stops that answer, not the chat
+                console.print("\n[dim]Stopped.[/dim]")
+                continue
             history.append((line.strip(), last.answer))
 
 
