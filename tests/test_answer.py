@@ -1,0 +1,52 @@
+"""The extractive answerer: quotes only given sentences, best first, and abstains on weak evidence."""
+
+from __future__ import annotations
+
+from retrieval.answer import extractive_answer, select_citations
+from retrieval.answer_type import expected_type, supplies
+from retrieval.search import SentenceHit
+
+
+def hit(sid: str, score: float, text: str = "نص") -> SentenceHit:
+    doc, n = sid.split(":")
+    return SentenceHit(sid, doc, f"title {doc}", int(n), text, score, 0.8, 0.0, 0.8, 0.0)
+
+
+def test_best_first_and_runners_up_within_margin() -> None:
+    hits = [hit("a:3", 2.0), hit("b:1", 1.97), hit("a:1", 1.5)]
+    assert [h.sentence_id for h in select_citations(hits, max_citations=3, threshold=1.0)] == ["a:3", "b:1"]
+    assert [h.sentence_id for h in select_citations(hits, max_citations=1, threshold=1.0)] == ["a:3"]
+
+
+def test_abstains_below_threshold_and_on_no_hits() -> None:
+    assert select_citations([hit("a:0", 1.2)], max_citations=2, threshold=1.5) == []
+    answer = extractive_answer("Who?", "en", [], max_citations=2, threshold=0.0)
+    assert answer.abstained and answer.citations == []
+    assert answer.answer == "I could not find this in the articles."
+    arabic = extractive_answer("من؟", "ar", [hit("a:0", 1.2)], max_citations=2, threshold=1.5)
+    assert arabic.abstained and arabic.answer == "لم أجد إجابة لهذا في المقالات."
+
+
+def test_answer_quotes_sentences_verbatim_with_markers() -> None:
+    text = 'قال "المصدر" إن <الهجوم> تم بثلاث طائرات.'
+    answer = extractive_answer("How many?", "en", [hit("d:4", 2.0, text)], max_citations=2, threshold=1.0)
+    assert not answer.abstained
+    assert answer.answer == f"The articles say (quoted in the original Arabic):\n“{text}” [1]"
+    citation = answer.citations[0]
+    assert (citation.n, citation.doc_id, citation.sentence_id, citation.text) == (1, "d", "d:4", text)
+    data = answer.to_dict()
+    assert data["citations"][0]["text"] == text
+    assert set(data) >= {"question", "lang", "answer", "abstained", "citations", "timings_ms"}
+
+
+def test_expected_answer_type_across_languages() -> None:
+    assert expected_type("How many drones were used?") == "number"
+    assert expected_type("كم طائرة استخدمت؟") == "number"
+    assert expected_type("متى وقع الهجوم؟") == "date"
+    assert expected_type("In what year did it start?") == "date"
+    assert expected_type("Who is Qaani?") == ""
+    assert supplies("number", "تمت بثلاث طائرات مسيرة")
+    assert supplies("number", "قتل ٣ أشخاص")
+    assert supplies("date", "صباح الأحد 7 تشرين الثاني")
+    assert not supplies("number", "قال المسؤول إن الهجوم فشل")
+    assert not supplies("", "3 طائرات")
