@@ -243,12 +243,15 @@ def _fmt(value: float) -> str:
 # Names are compared by consonant skeleton: both scripts are mapped to coarse sound classes, vowels (and the
 # letters Arabic also writes vowels with) dropped, so "Kadhimi"/"الكاظمي", "Shamkhani"/"شمخاني", "Paris"/"باريس"
 # meet, and an invented "Moscow" finds no "موسكو" to meet. A capitalised word counts as a name when its lower-case
-# form is not an English dictionary word (so "Prime Minister", "Force", "Three" are not names).
+# form is not an English dictionary word (so "Prime Minister", "Force", "Three" are not names; the price: names
+# that are also words, like "Brazil" or "Macron", are not checked, nor short ones like "Tokyo" or "Ali").
 
 _LATIN_DIGRAPHS = (("sh", "s"), ("th", "t"), ("dh", "d"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("ch", "k"))
 _SOUND_CLASSES = {  # class: (Latin letters, Arabic letters)
     "b": ("bp", "بپ"),
-    "t": ("tdsz", "تثدذزسشصضطظ"),  # dentals and sibilants: transliterations swap them freely
+    "t": ("td", "تدطض"),
+    "s": ("sz", "سزشص"),
+    "*": ("", "ثذظ"),  # th/s, dh/z, dh/z: either of t and s
     "k": ("kgjqxc", "جغقكگچ"),
     "h": ("h", "حخه"),
     "f": ("fv", "ف"),
@@ -269,11 +272,12 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")  # "al-Kadhimi" gives "al" an
 
 
 @cache
-def _dictionary() -> frozenset[str]:
-    """Lower-case English words (Webster's 2nd); its proper nouns are capitalised, so they stay out."""
+def _dictionary() -> tuple[frozenset[str], frozenset[str]]:
+    """Webster's 2nd: its lower-case words, and its capitalised entries (proper nouns: "Paris", "Iran")."""
     from english_words import get_english_words_set
 
-    return frozenset(w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower())
+    words = get_english_words_set(["web2"], lower=False, alpha=True)
+    return frozenset(w for w in words if w.islower()), frozenset(w for w in words if not w.islower())
 
 
 _CALENDAR = {name for names in (*_MONTHS.values(), *_WEEKDAYS.values()) for name in names if name.isascii()}
@@ -290,6 +294,14 @@ def latin_skeleton(word: str) -> str:
     return _squeeze(word.translate(_LATIN_CLASS))
 
 
+def _variants(skeleton: str) -> list[str]:
+    """Each reading of the letters that transliterate as either t or s (ث ذ ظ), at most three of them."""
+    out = [skeleton]
+    for _ in range(min(3, skeleton.count("*"))):
+        out = [v.replace("*", c, 1) for v in out for c in "ts"]
+    return [v.replace("*", "t") for v in out]
+
+
 @cache
 def _arabic_skeletons(text: str) -> frozenset[str]:
     """Skeletons of every word of an Arabic text (with and without its prefixes) and of adjacent pairs."""
@@ -299,7 +311,9 @@ def _arabic_skeletons(text: str) -> frozenset[str]:
         forms = {word} | {
             word[len(p) :] for p in _AR_NAME_PREFIXES if word.startswith(p) and len(word) > len(p) + 1
         }
-        per_word.append({_squeeze(f.rstrip("ه").translate(_ARABIC_CLASS)) for f in forms})
+        per_word.append(
+            {_squeeze(v) for f in forms for v in _variants(f.rstrip("ه").translate(_ARABIC_CLASS))}
+        )
     found = set().union(*per_word) if per_word else set()
     for left, right in pairwise(per_word):
         found |= {_squeeze(a + b) for a in left for b in right}
@@ -321,6 +335,22 @@ def _close(a: str, b: str) -> bool:
     return previous[-1] <= 1
 
 
+def _is_name(word: str) -> bool:
+    """A capitalised word is a name unless it is a common word ("Force", "Zone", or "Highways" via "highway")."""
+    common, proper = _dictionary()
+    lower = word.casefold()
+    if lower in common:
+        return False
+    if word in proper:
+        return True
+    singulars = {lower[:-1]} if lower.endswith("s") else set()
+    if lower.endswith("es"):
+        singulars.add(lower[:-2])
+    if lower.endswith("ies"):
+        singulars.add(lower[:-3] + "y")
+    return not singulars & common
+
+
 def names_in(text: str) -> list[str]:
     """Capitalised Latin words that are not dictionary words, months or weekdays: names to look for."""
     names = []
@@ -328,7 +358,7 @@ def names_in(text: str) -> list[str]:
         base = re.sub(r"['’]s$", "", word).strip("'’")
         if not base[:1].isupper() or (base.isupper() and len(base) <= 3):
             continue
-        if base.casefold() in _CALENDAR or base.casefold() in _dictionary():
+        if base.casefold() in _CALENDAR or not _is_name(base):
             continue
         names.append(base)
     return names
@@ -357,7 +387,7 @@ def has_facts(text: str) -> bool:
     return bool(numbers_in(text) or months_in(text) or weekdays_in(text))
 
 
-def fact_mismatch(claim: str, evidence: str) -> str:
+def fact_mismatch(claim: str, evidence: str, names: bool = True) -> str:
     """Why the facts of `claim` are not all in `evidence` (numbers, months, weekdays, names), or "" if they are."""
     missing = sorted(numbers_in(claim) - numbers_in(evidence))
     if missing:
@@ -366,9 +396,9 @@ def fact_mismatch(claim: str, evidence: str) -> str:
         return "month not in the cited source"
     if weekdays_in(claim) - weekdays_in(evidence):
         return "weekday not in the cited source"
-    names = missing_names(claim, evidence)
-    if names:
-        return "name " + ", ".join(names) + " not in the cited source"
+    missing = missing_names(claim, evidence) if names else []
+    if missing:
+        return "name " + ", ".join(missing) + " not in the cited source"
     return ""
 
 
@@ -495,7 +525,8 @@ class SupportChecker:
         result.similarity = max(float(sims[by_n[n]]) for n in usable)
         if not passing:
             return refuse("cited sources do not support it")
-        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing))
+        # Names were found in the cited sentences above; numbers and dates must be in the ones that fit.
+        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing), names=False)
         if mismatch:
             return refuse(mismatch)
         result.citations = passing
