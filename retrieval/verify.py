@@ -4,11 +4,14 @@ A language model can cite a number it was never given, cite nothing, or cite a s
 This module checks each answer sentence in code, after generation, and keeps only what its cited sources support:
 - a citation to a number that was not given is removed;
 - a sentence with no (valid) citation is unsupported;
-- a sentence is supported only when its cited sentences are close to it in meaning (cosine similarity with the
-  same multilingual embedder that retrieval uses, so an English claim can be checked against an Arabic source) AND
-  every number, month and weekday it states also appears in them (Arabic-Indic and Latin digits, and number words
-  such as "three"/"ثلاث", count as the same number);
+- a sentence is supported only when a cited sentence is close to it in meaning (cosine similarity with the
+  same multilingual embedder that retrieval uses, so an English claim can be checked against an Arabic source),
+  no other given sentence fits it clearly better (a misplaced citation), AND every number, month, weekday and
+  English name it states also appears in its cited sentences (Arabic-Indic and Latin digits, and number words
+  such as "three"/"ثلاث", count as the same number; names are compared by sound across scripts);
 - a source sentence that reads as an instruction to the model never supports anything.
+
+benchmarks/support_threshold.py measures the thresholds; benchmarks/llm_adversarial.py the whole check.
 """
 
 from __future__ import annotations
