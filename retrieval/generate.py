@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.llms.openai_like import OpenAILike
 
@@ -177,7 +178,9 @@ class LLMAnswerer:
     sources: int = 8
     max_citations: int = 2
     abstain_below: Mapping[str, float] = field(default_factory=lambda: {"ar": 0.0, "en": 0.0})  # by language
-    vectors: Callable[[list[str]], dict[str, object]] | None = None  # stored passage vectors by sentence id
+    vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = (
+        None  # stored passage vectors by sentence id
+    )
 
     def answer(
         self,
@@ -220,7 +223,7 @@ class LLMAnswerer:
     def verify(self, reply: str, sources: list[Source], lang: Lang) -> list[AnswerSentence]:
         """Verdicts for every reply sentence; an abstention sentence is kept apart, not judged as a claim."""
         stored = self.vectors([s.hit.sentence_id for s in sources]) if self.vectors else {}
-        evidence = [Evidence(s.n, s.hit.text, stored.get(s.hit.sentence_id)) for s in sources]  # type: ignore[arg-type]
+        evidence = [Evidence(s.n, s.hit.text, stored.get(s.hit.sentence_id)) for s in sources]
         verdicts = self.checker.verify(reply, evidence)
         for verdict in verdicts:
             if _is_abstention(verdict.text):

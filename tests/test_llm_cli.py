@@ -114,24 +114,6 @@ def test_ask_streams_tokens_and_holds_back_partial_markers(
     assert "sk-test-secret" not in text + stderr.decode()
 
 
-def test_ask_json_reports_verdicts_and_mode(seeded_copy: Path, tmp_path: Path, fake: FakeOpenAI):
-    import json
-
-    fake.script(lambda body: f"Three drones were used [{source_number(body, DRONES_AR)}]. They were Russian.")
-    result = subprocess.run(
-        [*KHABAR, "ask", "--json", "How many drones were used in the attack on Kadhimi's house?"],
-        cwd=tmp_path,
-        env=env_for(seeded_copy, fake),
-        capture_output=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    data = json.loads(result.stdout)
-    assert data["mode"] == "llm"
-    assert [(s["supported"], s["reason"]) for s in data["sentences"]] == [(True, ""), (False, "no citation")]
-    assert "Russian" not in data["answer"] and len(data["citations"]) == 1
-
-
 def test_chat_condenses_follow_ups_and_reset_forgets(seeded_copy: Path, tmp_path: Path, fake: FakeOpenAI):
     standalone = "How many drones were used in the attack on Kadhimi's house?"
 
