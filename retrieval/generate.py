@@ -136,23 +136,39 @@ class CitationBuffer:
         return text
 
 
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_THINKING = re.compile(r"^\s*<think>.*?(?:</think>|$)", re.DOTALL)
+
+
+def strip_thinking(reply: str) -> str:
+    """The reply without a leading <think>...</think> block (reasoning models served by llama.cpp or Ollama)."""
+    return _THINKING.sub("", reply, count=1).lstrip()
+
+
 def _collect(chunks: Iterator[str], on_token: TokenFn) -> str:
-    buffer, parts = CitationBuffer(), []
+    """Stream the answer part of the reply: a leading thinking block is never shown, markers only when whole."""
+    buffer, parts, shown_from = CitationBuffer(), [], 0
     for delta in chunks:
         parts.append(delta)
-        shown = buffer.feed(delta)
+        raw = "".join(parts)
+        head = raw.lstrip()
+        if _THINK_OPEN.startswith(head[: len(_THINK_OPEN)]) and _THINK_CLOSE not in head:
+            continue  # still (possibly) inside a thinking block
+        answer = strip_thinking(raw)
+        new, shown_from = answer[shown_from:], len(answer)
+        shown = buffer.feed(new)
         if shown:
             on_token(shown)
     rest = buffer.flush()
     if rest:
         on_token(rest)
-    return "".join(parts)
+    return strip_thinking("".join(parts))
 
 
 def generate(llm: OpenAILike, messages: list[ChatMessage], on_token: TokenFn | None = None) -> str:
-    """The model's reply; streamed through `on_token` (complete citation markers only) when given."""
+    """The model's answer; streamed through `on_token` (complete citation markers only) when given."""
     if on_token is None:
-        return chat(llm, messages)
+        return strip_thinking(chat(llm, messages))
     return _collect(stream_chat(llm, messages), on_token)
 
 

@@ -206,6 +206,22 @@ def test_streaming_shows_only_whole_citation_markers(kb: Khabar, fake: FakeOpenA
     assert_citations_given_and_verbatim(kb, answer, fake.requests[0])
 
 
+def test_a_reasoning_models_thinking_is_neither_shown_nor_verified(kb: Khabar, fake: FakeOpenAI) -> None:
+    def reply(body: dict) -> Reply:
+        n = source_number(body, DRONES_AR)
+        thinking = (
+            f"<think>The user asks about drones. Source {n} says three; maybe they came from Moscow?</think>"
+        )
+        return Reply(f"{thinking}\n\nKadhimi's house was attacked with three drones [{n}].", chunk_chars=5)
+
+    fake.script(reply)
+    tokens: list[str] = []
+    answer = kb.run(DRONES_Q, on_token=tokens.append).answer
+    shown = "".join(tokens)
+    assert "Moscow" not in shown and "think>" not in shown and shown.startswith("Kadhimi's house")
+    assert answer.mode == "llm" and len(answer.sentences) == 1 and answer.sentences[0].supported
+
+
 def test_follow_up_is_condensed_before_retrieval(kb: Khabar, fake: FakeOpenAI) -> None:
     history = [("When was Kadhimi's house attacked?", "On Sunday 7 November 2021 [1].")]
     fake.script(
