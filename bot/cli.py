@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +20,7 @@ from bot.render import render_answer, render_sources
 from prompts import phrases
 from retrieval.answer import Answer
 from retrieval.corpus import iter_files
-from retrieval.index import IngestStats
+from retrieval.index import IngestStats, ProgressFn
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.settings import Settings
@@ -39,28 +41,13 @@ def _open(settings: Settings | None = None) -> Khabar:
         raise typer.Exit(1) from None
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]ingesting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-
-
-def _ingest_with_progress(kb: Khabar, paths: list[Path], prune: bool = False) -> IngestStats:
-    from retrieval.corpus import load_articles
-
-    with _progress() as progress:
+@contextmanager
+def _progress_bar() -> Iterator[tuple[ProgressFn, ProgressFn]]:
+    """An ingest progress bar on stderr: yields (advance by n articles, set the total)."""
+    columns = (TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("ingest", total=None)
-        report = load_articles(paths)
-        progress.update(task, total=len(report.articles))
-        stats = kb.indexer.ingest(report.articles, prune=prune, progress=lambda n: progress.advance(task, n))
-    stats.failures = report.failures
-    stats.skipped_files = report.skipped
-    return stats
+        yield (lambda n: progress.advance(task, n)), (lambda total: progress.update(task, total=total))
 
 
 def _print_ingest(stats: IngestStats) -> None:
@@ -80,7 +67,10 @@ def _print_ingest(stats: IngestStats) -> None:
 def _seed_if_empty(kb: Khabar) -> None:
     if kb.is_empty() and Path(kb.settings.seeds_dir).is_dir():
         err.print(f"The store is empty: ingesting {kb.settings.seeds_dir}/ first.", highlight=False)
-        _print_ingest(_ingest_with_progress(kb, [Path(kb.settings.seeds_dir)]))
+        with _progress_bar() as (advance, set_total):
+            stats = kb.ensure_seeded(progress=advance, on_total=set_total)
+        if stats is not None:
+            _print_ingest(stats)
 
 
 @app.command()
@@ -102,7 +92,8 @@ def ingest(
     if not any(True for _ in iter_files(existing)) and not missing:
         err.print("No .txt, .md or .jsonl files found.")
         raise typer.Exit(1)
-    stats = _ingest_with_progress(kb, existing, prune=prune)
+    with _progress_bar() as (advance, set_total):
+        stats = kb.ingest(existing, prune=prune, progress=advance, on_total=set_total)
     _print_ingest(stats)
     if stats.failures or missing:
         raise typer.Exit(1)

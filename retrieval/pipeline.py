@@ -119,10 +119,20 @@ class Khabar:
     # ---- ingest ----------------------------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[Path], prune: bool = False, progress: ProgressFn | None = None
+        self,
+        paths: Iterable[Path],
+        prune: bool = False,
+        progress: ProgressFn | None = None,
+        on_total: ProgressFn | None = None,
     ) -> IngestStats:
-        """Load files and write their articles; unreadable files are counted in `failures`."""
+        """Load files and write their articles; unreadable files are counted in `failures`.
+
+        `on_total` learns how many articles were loaded before any is written (for a progress bar's total),
+        `progress` how many more are done as writing goes on.
+        """
         report = load_articles(paths)
+        if on_total:
+            on_total(len(report.articles))
         stats = self.indexer.ingest(report.articles, prune=prune, progress=progress)
         stats.failures = report.failures
         stats.skipped_files = report.skipped
@@ -131,10 +141,12 @@ class Khabar:
     def is_empty(self) -> bool:
         return not any(e.status == COMPLETE for e in read_manifest(self.store).values())
 
-    def ensure_seeded(self, progress: ProgressFn | None = None) -> IngestStats | None:
+    def ensure_seeded(
+        self, progress: ProgressFn | None = None, on_total: ProgressFn | None = None
+    ) -> IngestStats | None:
         """Ingest the seeds folder when the store has no articles, so a first question just works."""
         if self.is_empty() and Path(self.settings.seeds_dir).is_dir():
-            return self.ingest([Path(self.settings.seeds_dir)], progress=progress)
+            return self.ingest([Path(self.settings.seeds_dir)], progress=progress, on_total=on_total)
         return None
 
     def stats(self) -> StoreStats:

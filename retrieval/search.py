@@ -61,13 +61,17 @@ def score_sentence(
     w: Weights, dense: float, lexical: float, doc_dense: float, doc_lexical: float, type_match: bool = False
 ) -> float:
     """The fused score of a sentence: its own dense and lexical evidence, its article's, and answer type."""
-    doc = doc_dense + w.doc_lexical * doc_lexical
     return (
         w.sentence_dense * dense
         + w.sentence_lexical * lexical
-        + w.sentence_doc * doc
+        + w.sentence_doc * score_article(w, doc_dense, doc_lexical)
         + w.answer_type * type_match
     )
+
+
+def score_article(w: Weights, doc_dense: float, doc_lexical: float) -> float:
+    """An article's fused score: its best chunk's dense similarity plus its best sentence's lexical coverage."""
+    return doc_dense + w.doc_lexical * doc_lexical
 
 
 @dataclass
@@ -174,8 +178,9 @@ class Searcher:
         if missing:
             dense_doc.update(self._dense_for_docs(missing, query))
 
-        where = {"doc_id": {"$in": candidates}} if len(candidates) > 1 else {"doc_id": candidates[0]}
-        rows = self.store.sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
+        rows = self.store.sentences.get(
+            where={"doc_id": {"$in": candidates}}, include=["documents", "metadatas", "embeddings"]
+        )
         texts = rows["documents"]
         metas = rows["metadatas"]
         dense = np.asarray(rows["embeddings"], dtype=np.float32) @ query if texts else np.zeros(0)
@@ -184,7 +189,7 @@ class Searcher:
         doc_lex: dict[str, float] = {}
         for meta, lex in zip(metas, lexical, strict=True):
             doc_lex[meta["doc_id"]] = max(doc_lex.get(meta["doc_id"], 0.0), float(lex))
-        doc_score = {d: dense_doc[d] + w.doc_lexical * doc_lex.get(d, 0.0) for d in candidates}
+        doc_score = {d: score_article(w, dense_doc[d], doc_lex.get(d, 0.0)) for d in candidates}
 
         expected = expected_type(question)
         hits = []
@@ -212,8 +217,7 @@ class Searcher:
         return SearchResult(hits, docs, timings)
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
-        where = {"doc_id": {"$in": doc_ids}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]}
-        rows = self.store.chunks.get(where=where, include=["metadatas", "embeddings"])
+        rows = self.store.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=["metadatas", "embeddings"])
         best: dict[str, float] = {d: -1.0 for d in doc_ids}
         if rows["ids"]:
             sims = np.asarray(rows["embeddings"], dtype=np.float32) @ query
