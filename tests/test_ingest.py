@@ -146,3 +146,17 @@ def test_killed_ingest_process_recovers_exactly(tmp_path: Path) -> None:
     assert set(chunks) == set(sentences)
     assert kb.stats().pending == 0
     assert kb.stats().articles == 30
+
+
+def test_a_reader_sees_articles_another_writer_adds(seeded_copy: Path, tmp_path: Path) -> None:
+    reader = Khabar(make_settings(seeded_copy))
+    question = "ما اسم المدينة التي افتتح فيها المتحف الجديد؟"
+    assert all(c.doc_id != "museum" for c in reader.ask(question).citations)
+    (tmp_path / "museum.txt").write_text(
+        "متحف جديد\nافتتح المتحف الجديد في مدينة الموصل يوم الخميس.", "utf-8"
+    )
+    writer = Khabar(make_settings(seeded_copy))
+    assert writer.ingest([tmp_path / "museum.txt"]).added == 1
+    assert reader.ask(question).citations[0].doc_id == "museum"
+    writer.indexer.remove(["museum"])
+    assert all(c.doc_id != "museum" for c in reader.ask(question).citations)
