@@ -184,9 +184,10 @@ class Searcher:
         if missing:
             dense_doc.update(self._dense_for_docs(missing, query))
 
-        rows = self.store.sentences.get(
-            where={"doc_id": {"$in": candidates}}, include=["documents", "metadatas", "embeddings"]
-        )
+        # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
+        # stays fast at 100k sentences where a `doc_id` filter scans.
+        sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
+        rows = self.store.sentences.get(ids=sentence_ids, include=["documents", "metadatas", "embeddings"])
         texts = rows["documents"]
         metas = rows["metadatas"]
         dense = np.asarray(rows["embeddings"], dtype=np.float32) @ query if texts else np.zeros(0)
@@ -223,7 +224,8 @@ class Searcher:
         return SearchResult(hits, docs, timings)
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
-        rows = self.store.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=["metadatas", "embeddings"])
+        chunk_ids = [f"{d}#{k}" for d in doc_ids for k in range(self.manifest[d].chunks)]
+        rows = self.store.chunks.get(ids=chunk_ids, include=["metadatas", "embeddings"])
         best: dict[str, float] = {d: -1.0 for d in doc_ids}
         if rows["ids"]:
             sims = np.asarray(rows["embeddings"], dtype=np.float32) @ query
