@@ -90,8 +90,9 @@ def open_eval_store(
     if corpus is None:
         kb = Khabar(settings)
         if kb.is_empty():
-            progress.start("ingesting seeds", None)
-            kb.ensure_seeded(progress=progress.advance)
+            kb.ensure_seeded(
+                progress=progress.advance, on_total=lambda n: progress.start("ingesting seeds", n)
+            )
         rows = kb.store.articles.get(include=["metadatas"])
         pairs = [
             (doc_id, str(m.get("content_hash", "")))
