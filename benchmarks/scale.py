@@ -322,6 +322,13 @@ def _line(build_row: dict[str, Any], serve_row: dict[str, Any]) -> str:
     )
 
 
+def _commit() -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    return done.stdout.strip() or None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -362,7 +369,7 @@ def main() -> None:
         print(_line(build_row, serve_row), flush=True)
         if args.results:
             with args.results.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"build": build_row, "serve": serve_row}) + "\n")
+                handle.write(json.dumps({"build": build_row, "serve": serve_row, "commit": _commit()}) + "\n")
         if not args.keep:
             subprocess.run(["rm", "-rf", str(data_dir)], check=True)
 
