@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
-import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -35,10 +34,9 @@ def fake() -> FakeTelegram:
 
 
 @pytest.fixture
-def data_dir(seeded_dir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(seeded_dir, target)
-    return target
+def data_dir(seeded_copy: Path) -> Path:
+    """A private copy of the seeded store (conftest's seeded_copy), named for these tests."""
+    return seeded_copy
 
 
 def settings_for(fake: FakeTelegram, data_dir: Path, **overrides: Any):
