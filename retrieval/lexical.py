@@ -72,14 +72,15 @@ class LexicalIndex:
         best = best[np.argsort(-scores[best])]
         return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
-    def coverage(self, query_tokens: list[str], sentence_tokens: set[str]) -> float:
-        """Share of the query's idf mass found in a sentence: 1.0 = every query word, rare ones weigh more.
+    def coverage(self, query_tokens: list[str], sentences: list[set[str]]) -> np.ndarray:
+        """Per sentence, the share of the query's idf mass it contains: 1.0 = every query word, rare ones
+        weigh more. The query's weights are computed once for all the sentences.
 
         Unlike a max-normalised BM25 score this stays low when only a weak word matches, so an English
         question over Arabic articles (whose words never match) gets ~0 instead of noise scaled to 1.
         """
-        unique = set(query_tokens)
-        total = sum(self.idf(t) for t in unique)
+        weights = {t: self.idf(t) for t in set(query_tokens)}
+        total = sum(weights.values())
         if total <= 0:
-            return 0.0
-        return sum(self.idf(t) for t in unique if t in sentence_tokens) / total
+            return np.zeros(len(sentences))
+        return np.array([sum(w for t, w in weights.items() if t in s) / total for s in sentences])

@@ -144,7 +144,8 @@ class Khabar:
         return stats
 
     def is_empty(self) -> bool:
-        return not any(e.status == COMPLETE for e in read_manifest(self.store).values())
+        """No complete article; one filtered record, not the whole manifest (0.6 s at 10k articles)."""
+        return not self.store.articles.get(where={"status": COMPLETE}, limit=1)["ids"]
 
     def ensure_seeded(
         self, progress: ProgressFn | None = None, on_total: ProgressFn | None = None

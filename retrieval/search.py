@@ -191,7 +191,7 @@ class Searcher:
         texts = rows["documents"]
         metas = rows["metadatas"]
         dense = np.asarray(rows["embeddings"], dtype=np.float32) @ query if texts else np.zeros(0)
-        lexical = np.array([self.lexical.coverage(q_tokens, set(tokenize(t or ""))) for t in texts])
+        lexical = self.lexical.coverage(q_tokens, [set(tokenize(t or "")) for t in texts])
 
         doc_lex: dict[str, float] = {}
         for meta, lex in zip(metas, lexical, strict=True):
