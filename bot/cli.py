@@ -23,6 +23,7 @@ from retrieval.corpus import iter_files
 from retrieval.index import IngestStats, ProgressFn
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar
+from retrieval.ranker import RankerModelError
 from retrieval.settings import Settings
 from retrieval.store import StoreError
 
@@ -36,7 +37,7 @@ err = Console(stderr=True, soft_wrap=True)
 def _open(settings: Settings | None = None) -> Khabar:
     try:
         return Khabar(settings or Settings())
-    except StoreError as exc:
+    except (StoreError, RankerModelError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
 

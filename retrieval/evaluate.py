@@ -207,7 +207,8 @@ class KhabarRunner:
                 cache_dir=Path(kb.settings.data_dir) / "cache",
                 top_chunks=kb.settings.top_chunks,
                 top_docs=MAX_RANK,
-                weights=kb.searcher.weights,
+                ranker=kb.searcher.ranker,
+                use=kb.searcher.use,
             )
 
     def __call__(self, q: Question) -> Outcome:

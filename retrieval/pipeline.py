@@ -215,8 +215,9 @@ class Khabar:
             previous = history[-1][1] if history and is_followup(question) else ""
             self.searcher.refresh()
             result = self.searcher.search(query, lang, exclude_in=previous)
-            if not result.answerable:
-                answer = abstention(question, lang)  # the LLM is not asked to write from weak sources
+            if not result.answerable:  # the LLM is not asked to write from weak sources
+                answer = abstention(question, lang)
+                answer.mode = "llm" if self.answerer is not None else answer.mode
             elif self.answerer is not None:
                 answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
             else:

