@@ -129,8 +129,12 @@ def main() -> None:
         hits = [planted_sentences([*a[:3], control, *a[3:]]).get(3, "") for _, a in seeds]
         ok = not any(h and not h.endswith("article") for h in hits)
         clean += ok
-        print(f"  {'clean ' if ok else 'FLAGGED'}  {control[:70]:70}  {next((h for h in hits if h), '')[:60]}")
-    print(f"not flagged as addressing machines: {clean}/{len(CONTROLS)} (an English control is still a foreign line)")
+        print(
+            f"  {'clean ' if ok else 'FLAGGED'}  {control[:70]:70}  {next((h for h in hits if h), '')[:60]}"
+        )
+    print(
+        f"not flagged as addressing machines: {clean}/{len(CONTROLS)} (an English control is still a foreign line)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ _SOURCES_LIST = re.compile(
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)[^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\(\s*([^)\s]+)[^)]*\)")
-_HTML_LINK = re.compile(r"<\s*(?:a|img|iframe|script|link)\b[^>]*?(?:href|src)\s*=\s*[\"']?([^\"'\s>]+)[^>]*>", re.I)
+_HTML_LINK = re.compile(
+    r"<\s*(?:a|img|iframe|script|link)\b[^>]*?(?:href|src)\s*=\s*[\"']?([^\"'\s>]+)[^>]*>", re.I
+)
 _HTML_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|~~|`+)(.+?)\1")
 _MD_STAR = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
@@ -108,9 +110,8 @@ def strip_markers(text: str) -> str:
 
 def split_sources_list(text: str, given: Sequence[int]) -> tuple[str, list[int]]:
     """The answer without a trailing "Sources:" list, and the numbers that list cites."""
-    match = None
-    for match in _SOURCES_LIST.finditer(text):
-        pass
+    matches = list(_SOURCES_LIST.finditer(text))
+    match = matches[-1] if matches else None
     if match is None or match.start() < len(text) // 4:
         return text, []
     listed = text[match.end() :]

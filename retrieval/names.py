@@ -521,10 +521,7 @@ def arabic_names(text: str) -> list[str]:
 
 def _arabic_word_in(word: str, evidence: str) -> bool:
     forms = _stripped(word)
-    for token in _arabic_words(evidence):
-        if forms & _stripped(token):
-            return True
-    return False
+    return any(forms & _stripped(token) for token in _arabic_words(evidence))
 
 
 def missing_names(claim: str, evidence: str) -> list[str]:

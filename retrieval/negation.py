@@ -120,7 +120,9 @@ def clauses(text: str, min_words: int = 3) -> list[str]:
     return merged
 
 
-_DENIAL = re.compile(r"\b(?:deny|denies|denied|denying)\b|(?<!\w)[وف]?(?:نفي|نفت|نفوا|ينفي|تنفي|ينفون|انكر|انكرت|ينكر)(?!\w)")
+_DENIAL = re.compile(
+    r"\b(?:deny|denies|denied|denying)\b|(?<!\w)[وف]?(?:نفي|نفت|نفوا|ينفي|تنفي|ينفون|انكر|انكرت|ينكر)(?!\w)"
+)
 
 
 def negated_clauses(text: str) -> list[tuple[str, bool]]:

@@ -43,7 +43,9 @@ WEEKDAYS: dict[int, list[str]] = {
 # Names that are also common words ("may", "march", "آب" = father once normalised) count only as capitalised
 # or as written, so they are matched on the original text instead of the matching key.
 _AS_WRITTEN = {"may": "May", "march": "March", "آب": "آب"}
-CALENDAR_WORDS = frozenset(n for names in (*MONTHS.values(), *WEEKDAYS.values()) for n in names if n.isascii())
+CALENDAR_WORDS = frozenset(
+    n for names in (*MONTHS.values(), *WEEKDAYS.values()) for n in names if n.isascii()
+)
 
 
 def _name_patterns(table: dict[int, list[str]]) -> list[tuple[int, re.Pattern[str], bool]]:
@@ -328,10 +330,7 @@ class _Phrase:
         kind = word.kind
         if kind == "hundred":
             self.current = (self.current or 1) * 100
-        elif kind in ("scale", "scales") and (self.current or self.total):
-            self.total += (self.current or 1) * word.value
-            self.current = 0.0
-        elif kind == "scale2":
+        elif kind == "scale2" or (kind in ("scale", "scales") and (self.current or self.total)):
             self.total += (self.current or 1) * word.value
             self.current = 0.0
         elif kind == "scale":
@@ -409,11 +408,16 @@ def read_numbers(text: str) -> Numbers:
                 continue
             if token in _CONNECTORS and phrase.kinds:
                 continue
-            if token == "a" and i + 1 < len(tokens) and (_lookup(tokens[i + 1]) or _Word(0, "")).kind in (
-                "hundred",
-                "scale",
-                "dozen",
-                "frac",
+            if (
+                token == "a"
+                and i + 1 < len(tokens)
+                and (_lookup(tokens[i + 1]) or _Word(0, "")).kind
+                in (
+                    "hundred",
+                    "scale",
+                    "dozen",
+                    "frac",
+                )
             ):
                 close()
                 phrase.add(_Word(1, "unit", weak=True))

@@ -24,7 +24,9 @@ _ORDERS = [
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|context|above)\b",
     r"\b(?:system prompt|you are now|as an ai|ai assistant|assistant must|jailbreak)\b",
     r"\b(?:answer|respond|reply|say|write|tell the user)\b.{0,20}\b(?:only|instead|exactly)\b",
-    normalize("(?:تجاهل|انس|أهمل|لا تلتزم)") + r".{0,40}" + normalize("(?:التعليمات|الأوامر|التوجيهات|السابق)"),
+    normalize("(?:تجاهل|انس|أهمل|لا تلتزم)")
+    + r".{0,40}"
+    + normalize("(?:التعليمات|الأوامر|التوجيهات|السابق)"),
     normalize("(?:أيها المساعد|أيها النموذج|نموذج اللغة|المساعد الذكي|موجه النظام)"),
     r"(?<!\w)[وف]?" + normalize("(?:أجب|قل|اكتب|ردّ|رد)") + r"\s" + normalize("(?:فقط|بأن|أن|ان|بما يلي)"),
 ]
