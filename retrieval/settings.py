@@ -114,7 +114,10 @@ class Settings(BaseSettings):
         description="An allowed user may summon the bot in a group that is not itself allowed (default: no).",
     )
     telegram_send_retries: int = Field(
-        3, ge=0, le=10, description="Retries (with backoff) of a message the Bot API refused with 5xx or lost."
+        3,
+        ge=0,
+        le=10,
+        description="Retries (with backoff) of a message the Bot API refused with 5xx or lost.",
     )
     telegram_shutdown_grace: float = Field(
         8.0, ge=0, description="On SIGTERM, seconds answers in progress may still take; then extractive ones."

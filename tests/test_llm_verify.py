@@ -7,12 +7,12 @@ from dataclasses import fields
 
 import pytest
 
-from retrieval.generate import CitationBuffer, choose_sources
-from retrieval.search import SentenceHit
 from retrieval.citations import parse_answer
+from retrieval.generate import CitationBuffer, choose_sources
 from retrieval.names import latin_names, missing_names
 from retrieval.numbers import months_in, numbers_in, weekdays_in
 from retrieval.planted import is_instruction
+from retrieval.search import SentenceHit
 from retrieval.verify import Evidence, SupportChecker, fact_mismatch
 
 DATE_SENTENCE = (
@@ -54,7 +54,9 @@ def test_months_and_weekdays_agree_across_languages() -> None:
 
 
 def test_english_names_are_found_in_arabic_sources_by_sound() -> None:
-    assert latin_names("Prime Minister Mustafa al-Kadhimi's house in Baghdad, says the Interior Ministry.") == [
+    assert latin_names(
+        "Prime Minister Mustafa al-Kadhimi's house in Baghdad, says the Interior Ministry."
+    ) == [
         "Mustafa",
         "Kadhimi",
         "Baghdad",
