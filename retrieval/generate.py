@@ -335,7 +335,9 @@ class LLMAnswerer:
                 if reply_language(reply) != lang and not _is_abstention(reply):
                     return fail(text["llm_wrong_language"])
         except LLMError as exc:
-            if exc.kind == "deadline":
+            if (
+                exc.kind == "deadline" or time.monotonic() >= until() - 0.25
+            ):  # a client timeout at the deadline
                 shutting_down = self.stop_by <= time.monotonic()
                 return fail(
                     text["llm_shutdown"]

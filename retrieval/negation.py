@@ -18,13 +18,14 @@ from retrieval.text import normalize
 _EN_IDIOMS = re.compile(
     r"\b(?:not only|not just|not least|no doubt|no less than|not less than|no fewer than|not fewer than|"
     r"no sooner|nonetheless|none the less|nevertheless|nothing short of|no\.\s*\d|cannot but|not to mention)\b"
+    r"|\b(?:not|non|no)-(?=\w)"
 )
 _EN_STRONG = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|deny|denies|denied|denying|denial)\b|n't\b"
 )
 _EN_WEAK = re.compile(
     r"\b(?:without|refuse[sd]?|refusing|refusal|reject(?:s|ed|ing)?|rejection|fail(?:s|ed)? to|lack(?:s|ed)?|"
-    r"absence|unable|dismiss(?:ed|es)?|false|untrue)\b"
+    r"absence|unable|dismiss(?:ed|es)?|false|untrue|invalid|void|except|excluding|apart from|other than)\b"
 )
 _AR_IDIOMS = re.compile(
     r"(?<!\w)[وف]?(?:"
@@ -69,7 +70,8 @@ _AR_STRONG = re.compile(
     r"نفي|نفت|نفوا|ينفي|تنفي|ينفون|نفيه|انكر|انكرت|ينكر|تنكر|انكروا)(?!\w)"
 )
 _AR_WEAK = re.compile(
-    r"(?<!\w)[وفبل]?(?:غير|عدم|دون|بدون|بلا|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل)(?!\w)"
+    r"(?<!\w)[وفبل]?(?:غير|عدم|دون|بدون|بلا|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل|"
+    r"باطل|باطلا|باطله|خاطئ|خاطئه|كاذب|كاذبه|باستثناء|استثناء|عدا|سوي|الا)(?!\w)"
 )
 _CLAUSE_BORDER = re.compile(
     r"\s*[,،;؛:]\s*|\s+(?:but|while|whereas|although|though|however)\s+|"

@@ -18,14 +18,14 @@ from retrieval.text import normalize
 # ---- calendar names ----------------------------------------------------------------------------------
 
 MONTHS: dict[int, list[str]] = {
-    1: ["january", "يناير", "كانون الثاني"],
-    2: ["february", "فبراير", "شباط"],
+    1: ["january", "يناير", "كانون الثاني", "جانفي"],
+    2: ["february", "فبراير", "شباط", "فيفري"],
     3: ["march", "مارس", "آذار"],
-    4: ["april", "أبريل", "إبريل", "نيسان"],
+    4: ["april", "أبريل", "إبريل", "نيسان", "أفريل"],
     5: ["may", "مايو", "أيار"],
-    6: ["june", "يونيو", "يونيه", "حزيران"],
-    7: ["july", "يوليو", "يوليه", "تموز"],
-    8: ["august", "أغسطس", "آب"],
+    6: ["june", "يونيو", "يونيه", "حزيران", "جوان"],
+    7: ["july", "يوليو", "يوليه", "تموز", "جويلية"],
+    8: ["august", "أغسطس", "آب", "أوت"],
     9: ["september", "سبتمبر", "أيلول"],
     10: ["october", "أكتوبر", "تشرين الأول"],
     11: ["november", "نوفمبر", "تشرين الثاني"],
@@ -352,6 +352,9 @@ class _Phrase:
 def read_numbers(text: str) -> Numbers:
     """Every number a text states, whatever the digits or words, composed ("twenty-five", "ثلاثة عشر" = 13)."""
     key = normalize(text).replace("٫", ".").replace("٬", ",")
+    key = re.sub(r"(?<=\d)،(?=\d{3}\b)", ",", key)  # "22،338،618": an Arabic comma between thousands
+    # "2001-02", "1620-21": the second year of a range written short
+    key = re.sub(r"\b(\d{2})(\d{2})\s*[-–/]\s*(\d{2})\b", lambda m: f"{m[1]}{m[2]}-{m[1]}{m[3]}", key)
     key = _CALENDAR_MASK.sub(" ", key)
     exact: set[float] = set()
     vague: set[int] = set()
@@ -434,8 +437,14 @@ def read_numbers(text: str) -> Numbers:
             close()
             exact.add(1 / word.value)  # "a third of the votes"
             continue
-        if word.kind == "frac" and token in ("half", "quarter") and not phrase.kinds:
-            exact.add(word.value)
+        cardinal_before = bool(phrase.kinds) and phrase.kinds[-1] not in ("ord", "frac")
+        if word.kind == "frac" and not cardinal_before:
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            close()
+            if token in ("half", "quarter") and (before in ("a", "one") or after == "of"):
+                exact.add(word.value)  # "half of the drones", "a quarter": not "the fourth quarter"
+            elif not token.startswith(("ال", "وال", "بال")) and token not in _EN:
+                exact.add(word.value)  # "نصف", "ثلث"; "الربع الرابع" is a period of play
             continue
         if not phrase.accepts(word):
             close()
