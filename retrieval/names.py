@@ -471,8 +471,7 @@ def place_stated(place: Place, evidence: str) -> bool:
         return True
     # a transliteration the gazetteer does not list ("جوردان", "لوس أنجلس"): by sound, every word of the name
     return any(
-        all(sounds_in(w, evidence) for w in form.split())
-        and len(latin_skeleton(form.replace(" ", ""))) >= 4
+        all(sounds_in(w, evidence) for w in form.split()) and len(latin_skeleton(form.replace(" ", ""))) >= 4
         for form in place.latin
         if form.replace(" ", "").isalpha()
     )
