@@ -66,10 +66,9 @@ def test_adversarial_reply_ends_correctly(kb: Khabar, server: FakeOpenAI, case: 
         [s.reason for s in answer.sentences],
     )
     assert server.unused == 0 or answer.abstained
-    stored = kb.store.sentences.get(ids=[c.sentence_id for c in answer.citations], include=["documents"])
-    assert [c.text for c in answer.citations] == [
-        dict(zip(stored["ids"], stored["documents"]))[c.sentence_id] for c in answer.citations
-    ]
+    rows = kb.store.sentences.get(ids=[c.sentence_id for c in answer.citations], include=["documents"])
+    stored = dict(zip(rows["ids"], rows["documents"], strict=True))
+    assert all(c.text == stored[c.sentence_id] for c in answer.citations)  # verbatim, from the store
 
 
 def test_every_class_and_language_is_covered() -> None:
