@@ -197,3 +197,31 @@ def test_loader_reports_malformed_lines_and_ignores_unknown_fields(tmp_path: Pat
     first = loaded.questions[0]
     assert first.gold_docs == frozenset({"D1"}) and first.answerable and first.lang == "ar"
     assert not loaded.questions[1].answerable and loaded.questions[1].evidence == ()
+
+
+# ---- the bundled seed question set ---------------------------------------------------------------
+
+
+def test_seed_questions_gold_spans_each_pin_one_sentence_as_khabar_splits() -> None:
+    """Each evidence entry names one sentence (one entry per evidence sentence), so citation precision is fair."""
+    from collections import Counter
+
+    from retrieval.corpus import load_articles
+    from retrieval.text import normalize
+    from tests.conftest import SEEDS
+
+    articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
+    loaded = load_questions(SEEDS / "questions.jsonl")
+    assert loaded.problems == []
+    questions = loaded.questions
+    counts = Counter((q.lang, q.answerable) for q in questions)
+    assert len(questions) >= 60 and counts["ar", True] + counts["ar", False] == len(questions) / 2
+    assert counts["ar", False] + counts["en", False] >= 15
+    for q in questions:
+        pinned = []
+        for item in q.evidence:
+            span = normalize(item.text)
+            inside = [s.id for s in articles[item.doc].sentences() if span in normalize(s.text)]
+            assert len(inside) == 1, (q.id, item.text, inside)
+            pinned += inside
+        assert len(set(pinned)) == len(pinned), q.id  # no sentence listed twice
