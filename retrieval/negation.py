@@ -23,9 +23,10 @@ _EN_IDIOMS = re.compile(
 _EN_STRONG = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|deny|denies|denied|denying|denial)\b|n't\b"
 )
-_EN_WEAK = re.compile(
-    r"\b(?:without|refuse[sd]?|refusing|refusal|reject(?:s|ed|ing)?|rejection|fail(?:s|ed)? to|lack(?:s|ed)?|"
-    r"absence|unable|dismiss(?:ed|es)?|false|untrue|invalid|void|except|excluding|apart from|other than)\b"
+_EN_WEAK = re.compile(r"\b(?:without|unable)\b")
+_EN_MILD = re.compile(
+    r"\b(?:refuse[sd]?|refusing|refusal|reject(?:s|ed|ing)?|rejection|fail(?:s|ed)? to|lack(?:s|ed)?|"
+    r"absence|dismiss(?:ed|es)?|false|untrue|invalid|void|except|excluding|apart from|other than)\b"
 )
 _AR_IDIOMS = re.compile(
     r"(?<!\w)[وف]?(?:"
@@ -69,8 +70,9 @@ _AR_STRONG = re.compile(
     r"(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست|ليسوا|ليسا|لست|لسنا|"
     r"نفي|نفت|نفوا|ينفي|تنفي|ينفون|نفيه|انكر|انكرت|ينكر|تنكر|انكروا)(?!\w)"
 )
-_AR_WEAK = re.compile(
-    r"(?<!\w)[وفبل]?(?:غير|عدم|دون|بدون|بلا|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل|"
+_AR_WEAK = re.compile(r"(?<!\w)[وفبل]?(?:غير|دون|بدون|بلا)(?!\w)")
+_AR_MILD = re.compile(
+    r"(?<!\w)[وفبل]?(?:عدم|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل|"
     r"باطل|باطلا|باطله|خاطئ|خاطئه|كاذب|كاذبه|باستثناء|استثناء|عدا|سوي|الا)(?!\w)"
 )
 _CLAUSE_BORDER = re.compile(
@@ -81,14 +83,24 @@ _CLAUSE_BORDER = re.compile(
 
 @dataclass(frozen=True)
 class Polarity:
-    """Which negation cues a text holds: strong ones reverse a statement, weak ones only colour it."""
+    """Which negation cues a text holds: strong ones reverse a statement; weak ones (غير، دون، without) make an
+    answer sentence negative too; mild ones (عدم، رفض، failed, except) only count in a source, as the negation
+    that a negative answer sentence needs (in an answer they are as often plain words: "عدم المساواة" =
+    inequality)."""
 
     strong: tuple[str, ...]
     weak: tuple[str, ...]
+    mild: tuple[str, ...] = ()
+
+    @property
+    def asserts(self) -> bool:
+        """Says that something is not so (what an answer sentence's negation is judged by)."""
+        return bool(self.strong or self.weak)
 
     @property
     def negative(self) -> bool:
-        return bool(self.strong or self.weak)
+        """Holds any negation at all (what a source needs to support a negative sentence)."""
+        return bool(self.strong or self.weak or self.mild)
 
 
 def polarity(text: str) -> Polarity:
@@ -98,7 +110,8 @@ def polarity(text: str) -> Polarity:
     key = _AR_IDIOMS.sub(" ", key)
     strong = [m.group(0).strip() for m in (*_EN_STRONG.finditer(key), *_AR_STRONG.finditer(key))]
     weak = [m.group(0).strip() for m in (*_EN_WEAK.finditer(key), *_AR_WEAK.finditer(key))]
-    return Polarity(tuple(strong), tuple(weak))
+    mild = [m.group(0).strip() for m in (*_EN_MILD.finditer(key), *_AR_MILD.finditer(key))]
+    return Polarity(tuple(strong), tuple(weak), tuple(mild))
 
 
 def clauses(text: str, min_words: int = 3) -> list[str]:

@@ -55,7 +55,7 @@ def fact_mismatch(claim: str, evidence: str, names: bool = True) -> str:
     unsourced = missing_contacts(claim, evidence)
     if unsourced:
         return unsourced[0] + " not in the cited source"
-    if polarity(claim).negative and not polarity(evidence).negative:
+    if polarity(claim).asserts and not polarity(evidence).negative:
         return "negation not in the cited source"
     absent = missing_names(claim, evidence) if names else []
     if absent:
@@ -204,7 +204,7 @@ class SupportChecker:
         the clauses closest to the claim (by the same embedder; within CLAUSE_MARGIN of the closest, since the
         first clause also carries the reporting frame, "X told Y that") decide whether a negation applies.
         """
-        claim_negative = polarity(claim).negative
+        claim_negative = polarity(claim).asserts
         parts = negated_clauses(source)
         if not claim_negative and not any(negated for _, negated in parts):
             return ""

@@ -700,24 +700,20 @@ def _cases() -> list[Case]:
             "kept, shown as [n]",
             lambda a: kept(a) and all(_canonical_markers(s.text) for s in a.sentences),
         )
-    add(
-        "citation",
-        en,
-        "a year in brackets is not a citation",
-        Q_DRONES_EN,
-        [cite("Kadhimi's house was attacked with three drones in (2021) [{0}].", DRONES)],
-        "kept, (2021) kept",
-        lambda a: kept(a) and "(2021)" in a.answer,
-    )
-    add(
-        "citation",
-        ar,
-        "a year in brackets is not a citation",
-        Q_DRONES_AR,
-        [cite("تعرض منزل الكاظمي لهجوم بثلاث طائرات مسيرة عام [2021] [{0}].", DRONES)],
-        "kept, [2021] kept",
-        lambda a: kept(a) and "[2021]" in a.answer,
-    )
+    years = [
+        (en, Q_DRONES_EN, "Kadhimi's house was attacked with three drones in (2021) [{0}].", "(2021)"),
+        (ar, Q_DRONES_AR, "تعرض منزل الكاظمي لهجوم بثلاث طائرات مسيرة عام [2021] [{0}].", "[2021]"),
+    ]
+    for lang, question, template, year in years:
+        add(
+            "citation",
+            lang,
+            "a year in brackets is not a citation",
+            question,
+            [cite(template, DRONES)],
+            f"kept, {year} kept",
+            _kept_with(year),
+        )
     # ---- earlier classes ----------------------------------------------------------------------------------
     add(
         "earlier",
@@ -755,25 +751,22 @@ def _cases() -> list[Case]:
         "fallback: language",
         fallback("llm_wrong_language", en),
     )
-    add(
-        "earlier",
-        en,
-        "timeout",
-        Q_DRONES_EN,
-        [Reply("late", delay=8)],
-        "fallback: timeout",
-        lambda a: a.mode == "fallback" and "timeout" in a.notice,
-    )
-    add(
-        "earlier",
-        ar,
-        "HTTP 500",
-        Q_DRONES_AR,
-        [Reply("crash", status=500)],
-        "fallback: HTTP 500",
-        lambda a: a.mode == "fallback" and "500" in a.notice,
-    )
+    failures = [
+        (en, "timeout", Reply("late", delay=8), "timeout"),
+        (ar, "HTTP 500", Reply("crash", status=500), "500"),
+    ]
+    for lang, name, reply, word in failures:
+        question = Q_DRONES_EN if lang == en else Q_DRONES_AR
+        add("earlier", lang, name, question, [reply], f"fallback: {name}", _fallback_mentioning(word))
     return c
+
+
+def _fallback_mentioning(word: str) -> Callable[[Answer], bool]:
+    return lambda a: a.mode == "fallback" and word in a.notice
+
+
+def _kept_with(text: str) -> Callable[[Answer], bool]:
+    return lambda a: kept(a) and text in a.answer
 
 
 def _form_reply(template: str, arabic_digits: bool) -> Callable[[dict], str]:
