@@ -108,10 +108,13 @@ def within(work: Callable[[threading.Event], T], until: Callable[[], float], pol
             done.set()
 
     threading.Thread(target=run, name="khabar-llm", daemon=True).start()
-    while not done.wait(poll):
-        if time.monotonic() >= until():
-            stop.set()
-            raise LLMError("deadline")
+    try:
+        while not done.wait(poll):
+            if time.monotonic() >= until():
+                raise LLMError("deadline")
+    except BaseException:  # the deadline, or Ctrl-C in a terminal: the worker stops reading and showing
+        stop.set()
+        raise
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]
