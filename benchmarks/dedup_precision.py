@@ -13,6 +13,7 @@ a new first sentence, the last sentence dropped, an attribution, and k words rep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import itertools
 import json
@@ -25,8 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrieval import dedup  # noqa: E402
+from retrieval.corpus import load_articles  # noqa: E402
+from retrieval.pages import ExtractionError, extract_page  # noqa: E402
 from retrieval.text import split_sentences  # noqa: E402
-from tests.news_site import stories  # noqa: E402
+from tests.news_site import render, stories  # noqa: E402
 
 
 def sentences(text: str) -> list[str]:
@@ -50,7 +53,7 @@ def long_sentence_keys(text: str) -> set[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval", type=Path, default=ROOT.parent.parent / "shared" / "eval")
+    parser.add_argument("--eval", type=Path, default=Path("../shared/eval"), help="folder with the eval corpora")
     args = parser.parse_args()
     corpus = []
     for name in ("xquad.corpus.jsonl", "arcd-train.corpus.jsonl"):
@@ -144,6 +147,23 @@ def main() -> None:
     print(f"wire copy vs original: {len(near)} near-identical sentence pairs: {near}")
     near_other = dedup.similar_sentences(sentences(original), sentences(other))
     print(f"other story vs original: {len(near_other)} near-identical sentence pairs: {near_other}")
+    seeds_and_pages()
+
+
+def seeds_and_pages() -> None:
+    """What the issue asks to report: duplicate sentences in the seeds plus the test site's article pages."""
+    articles = load_articles([ROOT / "seeds"]).articles
+    base = "http://127.0.0.1:8000"
+    for story in stories():
+        with contextlib.suppress(ExtractionError):  # the video page and the paywall stub are refused
+            articles.append(extract_page(render(story, base), f"{base}/{story['slug']}").article)
+    keyed = [(s.id, s.text) for a in articles for s in a.sentences()]
+    groups = dedup.sentence_groups(keyed)
+    print(
+        f"seeds + test pages: {len(articles)} articles, {len(keyed)} sentences; {len(groups)} sentences printed "
+        f"in 2+ articles ({sum(len(ids) - 1 for ids in groups.values())} duplicate copies); near-duplicate "
+        f"article groups: {dedup.duplicate_groups({a.doc_id: a.text for a in articles})}"
+    )
 
 
 def _fmt(a: str, b: str) -> str:
