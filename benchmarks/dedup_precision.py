@@ -53,7 +53,9 @@ def long_sentence_keys(text: str) -> set[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval", type=Path, default=Path("../shared/eval"), help="folder with the eval corpora")
+    parser.add_argument(
+        "--eval", type=Path, default=Path("../shared/eval"), help="folder with the eval corpora"
+    )
     args = parser.parse_args()
     corpus = []
     for name in ("xquad.corpus.jsonl", "arcd-train.corpus.jsonl"):
