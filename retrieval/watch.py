@@ -12,12 +12,15 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from retrieval.feeds import Feed, FeedItem, parse_feed
-from retrieval.fetch import Fetcher
+from retrieval.corpus import Article, LoadReport
+from retrieval.feeds import Feed, FeedError, FeedItem, load_items, parse_feed
+from retrieval.fetch import Fetcher, FetchError
+from retrieval.pages import MIN_CHARS
 
 MAX_ATTEMPTS = 3
 MAX_SEEN = 5000  # per feed; older keys that the feed no longer lists are forgotten first
@@ -129,6 +132,49 @@ def record(
         state.etag = state.last_modified = None
     _forget_old(state, {item.key for item in check.feed.items})
     return given_up
+
+
+@dataclass
+class SyncResult:
+    """One feed's round: unchanged, or the report of its new items' pages; `error` when the feed failed."""
+
+    url: str
+    not_modified: bool = False
+    report: LoadReport = field(default_factory=LoadReport)
+    given_up: list[FeedItem] = field(default_factory=list)
+    error: str = ""
+
+
+def sync_feed(
+    fetcher: Fetcher,
+    state: WatchState,
+    url: str,
+    store: Callable[[list[Article]], object],
+    max_attempts: int = MAX_ATTEMPTS,
+    min_chars: int = MIN_CHARS,
+) -> SyncResult:
+    """One round for one feed: conditional GET, fetch the new items' pages, `store` them, remember, save.
+
+    If `store` raises, nothing is recorded and the state is not saved, so the next round takes the same
+    items again; a feed that cannot be fetched or parsed is reported in `error` and kept for the next round.
+    """
+    feed_state = state.feed(url)
+    try:
+        check = check_feed(fetcher, feed_state)
+    except (FetchError, FeedError) as exc:
+        feed_state.last_error = exc.reason if isinstance(exc, FetchError) else str(exc)
+        state.save()
+        return SyncResult(url, error=feed_state.last_error)
+    if check.not_modified or check.feed is None:
+        record(feed_state, check, set(), max_attempts)
+        state.save()
+        return SyncResult(url, not_modified=True)
+    report = load_items(fetcher, check.feed, check.new_items, min_chars)
+    if report.articles:
+        store(report.articles)
+    given_up = record(feed_state, check, {where for where, _ in report.failures}, max_attempts)
+    state.save()
+    return SyncResult(url, report=report, given_up=given_up)
 
 
 def _forget_old(state: FeedState, listed: set[str]) -> None:

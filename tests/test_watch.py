@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.feeds import load_items
 from retrieval.fetch import Fetcher
-from retrieval.watch import WatchState, WatchStateError, check_feed, parse_interval, record
+from retrieval.watch import WatchState, WatchStateError, check_feed, parse_interval, sync_feed
 from tests.news_site import NewsSite
 
 
@@ -21,19 +20,12 @@ def site() -> Iterator[NewsSite]:
         yield running
 
 
-def _round(fetcher: Fetcher, state: WatchState, url: str) -> tuple[bool, list[str], list[str]]:
-    """One watch round as phase 2's `khabar watch` will run it: check, fetch new pages, record, save."""
-    feed_state = state.feed(url)
-    check = check_feed(fetcher, feed_state)
-    if check.not_modified:
-        record(feed_state, check, set())
-        state.save()
-        return True, [], []
-    report = load_items(fetcher, check.feed, check.new_items)
-    failed = {where for where, _ in report.failures}
-    given_up = record(feed_state, check, failed, max_attempts=2)
-    state.save()
-    return False, [a.title for a in report.articles], [i.link for i in given_up]
+def _round(
+    fetcher: Fetcher, state: WatchState, url: str, stored: list | None = None
+) -> tuple[bool, list[str], list[str]]:
+    result = sync_feed(fetcher, state, url, (stored if stored is not None else []).extend, max_attempts=2)
+    assert result.error == ""
+    return result.not_modified, [a.title for a in result.report.articles], [i.link for i in result.given_up]
 
 
 def test_new_items_only_then_not_modified(site: NewsSite, tmp_path: Path) -> None:
@@ -79,6 +71,23 @@ def test_a_new_item_appears_in_the_feed(site: NewsSite, tmp_path: Path) -> None:
         check = check_feed(fetcher, state.feed(url))
         # the new video item, and the deleted page (404) that waits for its second attempt
         assert [i.key for i in check.new_items] == ["rafidain-58122", "rafidain-58100"]
+
+
+def test_a_failed_store_records_nothing_and_a_dead_feed_is_reported(site: NewsSite, tmp_path: Path) -> None:
+    path, url = tmp_path / "w.json", site.url("sahil/atom.xml")
+
+    def crash(articles: list) -> None:
+        raise OSError("disk full")
+
+    with Fetcher() as fetcher:
+        with pytest.raises(OSError):
+            sync_feed(fetcher, WatchState.load(path), url, crash)
+        assert not path.exists()  # nothing was taken, so nothing is remembered
+        stored: list = []
+        assert len(_round(fetcher, WatchState.load(path), url, stored)[1]) == 2 and len(stored) == 2
+        dead = sync_feed(fetcher, WatchState.load(path), site.url("gone.xml"), stored.extend)
+        assert dead.error == "HTTP 404 Not Found"
+        assert WatchState.load(path).feed(site.url("gone.xml")).last_error == "HTTP 404 Not Found"
 
 
 def test_a_broken_state_file_is_reported_and_left_alone(tmp_path: Path) -> None:
