@@ -346,7 +346,12 @@ class KhabarBot:
                 label = texts(answer.lang)["sources_button"]
                 button = InlineKeyboardButton(label, callback_data=CALLBACK_PREFIX + key)
                 markup = InlineKeyboardMarkup([[button]])
-            await self._send(message, render_answer(answer), markup)
+            self._keep_sources(chat_data, answer, key)  # before sending: the button may be pressed at once
+            try:
+                await self._send(message, render_answer(answer), markup)
+            except Exception:
+                chat_data.get("answers", {}).pop(key, None)  # never delivered: nothing of it is kept
+                raise
             self._remember(chat_data, answer, key)  # only an answer the user received is history
         except EmptyQuestion:
             await self._send(message, render_text(phrases(lang)["empty_question"]))
@@ -364,11 +369,9 @@ class KhabarBot:
             return
         await self._send(message, render_text(texts(user_lang(update))["attachment_hint"]))
 
-    def _remember(self, chat_data: dict[str, Any], answer: Answer, key: str) -> None:
-        """Keep the turn for follow-ups and the sources for the button; bounded in count and in size."""
-        if self.history_turns:
-            turn = (answer.question, answer.answer[:HISTORY_ANSWER_CHARS])
-            chat_data["history"] = [*chat_data.get("history", []), turn][-self.history_turns :]
+    @staticmethod
+    def _keep_sources(chat_data: dict[str, Any], answer: Answer, key: str) -> None:
+        """The sources behind the answer's button, bounded in count and in size (the newest always kept)."""
         answers: dict[str, dict[str, Any]] = chat_data.setdefault("answers", {})
         answers[key] = {"lang": answer.lang, "citations": [asdict(c) for c in answer.citations]}
 
@@ -377,6 +380,14 @@ class KhabarBot:
 
         while len(answers) > ANSWERS_KEPT or (len(answers) > 1 and size() > CHAT_STATE_CHARS):
             del answers[next(iter(answers))]
+
+    def _remember(self, chat_data: dict[str, Any], answer: Answer, key: str) -> None:
+        """A delivered answer: the turn for follow-ups (bounded), its sources, and /sources pointing at it."""
+        if self.history_turns:
+            turn = (answer.question, answer.answer[:HISTORY_ANSWER_CHARS])
+            chat_data["history"] = [*chat_data.get("history", []), turn][-self.history_turns :]
+        if key not in chat_data.get("answers", {}):
+            self._keep_sources(chat_data, answer, key)
         chat_data["last"] = key
 
     async def on_sources_button(self, update: Update, context: Context) -> None:

@@ -20,14 +20,6 @@ _EN_IDIOMS = re.compile(
     r"no sooner|nonetheless|none the less|nevertheless|nothing short of|no\.\s*\d|cannot but|not to mention)\b"
     r"|\b(?:not|non|no)-(?=\w)"
 )
-_EN_STRONG = re.compile(
-    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|deny|denies|denied|denying|denial)\b|n't\b"
-)
-_EN_WEAK = re.compile(r"\b(?:without|unable)\b")
-_EN_MILD = re.compile(
-    r"\b(?:refuse[sd]?|refusing|refusal|reject(?:s|ed|ing)?|rejection|fail(?:s|ed)? to|lack(?:s|ed)?|"
-    r"absence|dismiss(?:ed|es)?|false|untrue|invalid|void|except|excluding|apart from|other than)\b"
-)
 _AR_IDIOMS = re.compile(
     r"(?<!\w)[وف]?(?:"
     + "|".join(
@@ -66,15 +58,30 @@ _AR_IDIOMS = re.compile(
     )
     + r")(?!\w)"
 )
-_AR_STRONG = re.compile(
-    r"(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست|ليسوا|ليسا|لست|لسنا|"
-    r"نفي|نفت|نفوا|ينفي|تنفي|ينفون|نفيه|انكر|انكرت|ينكر|تنكر|انكروا)(?!\w)"
-)
-_AR_WEAK = re.compile(r"(?<!\w)[وفبل]?(?:غير|دون|بدون|بلا)(?!\w)")
-_AR_MILD = re.compile(
-    r"(?<!\w)[وفبل]?(?:عدم|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل|"
-    r"باطل|باطلا|باطله|خاطئ|خاطئه|كاذب|كاذبه|باستثناء|استثناء|عدا|سوي|الا)(?!\w)"
-)
+# strength -> (English cues, Arabic cues), "|"-separated; Arabic cues may carry a conjunction or preposition
+_CUES = {
+    "strong": (
+        "not|no|never|none|nobody|nothing|neither|nor|cannot|deny|denies|denied|denying|denial",
+        "لم|لن|لا|ليس|ليست|ليسوا|ليسا|لست|لسنا|نفي|نفت|نفوا|ينفي|تنفي|ينفون|نفيه|انكر|انكرت|ينكر|تنكر|انكروا",
+    ),
+    "weak": ("without|unable", "غير|دون|بدون|بلا"),
+    "mild": (
+        "refuse|refused|refuses|refusing|refusal|reject|rejects|rejected|rejecting|rejection|fail to|fails to|"
+        "failed to|lack|lacks|lacked|absence|dismiss|dismissed|dismisses|false|untrue|invalid|void|except|"
+        "excluding|apart from|other than",
+        "عدم|رفض|رفضت|رفضوا|يرفض|ترفض|يرفضون|مرفوض|مرفوضه|فشل|فشلت|تفشل|يفشل|باطل|باطلا|باطله|خاطئ|خاطئه|كاذب|"
+        "كاذبه|باستثناء|استثناء|عدا|سوي|الا",
+    ),
+}
+
+
+def _cue_pattern(english: str, arabic: str) -> re.Pattern[str]:
+    en = "|".join(w.replace(" ", r"\s+") for w in english.split("|"))
+    return re.compile(rf"\b(?:{en})\b|(?<!\w)[وفبل]?(?:{arabic})(?!\w)")
+
+
+_PATTERNS = {strength: _cue_pattern(*cues) for strength, cues in _CUES.items()}
+_NT = re.compile(r"n't\b")
 _CLAUSE_BORDER = re.compile(
     r"\s*[,،;؛:]\s*|\s+(?:but|while|whereas|although|though|however)\s+|"
     r"\s+(?:بل|لكن|لكنه|لكنها|بينما|الا ان|غير ان|في حين)\s+"
@@ -108,10 +115,8 @@ def polarity(text: str) -> Polarity:
     key = normalize(text)
     key = _EN_IDIOMS.sub(" ", key)
     key = _AR_IDIOMS.sub(" ", key)
-    strong = [m.group(0).strip() for m in (*_EN_STRONG.finditer(key), *_AR_STRONG.finditer(key))]
-    weak = [m.group(0).strip() for m in (*_EN_WEAK.finditer(key), *_AR_WEAK.finditer(key))]
-    mild = [m.group(0).strip() for m in (*_EN_MILD.finditer(key), *_AR_MILD.finditer(key))]
-    return Polarity(tuple(strong), tuple(weak), tuple(mild))
+    found = {k: tuple(m.group(0).strip() for m in p.finditer(key)) for k, p in _PATTERNS.items()}
+    return Polarity(found["strong"] + tuple(_NT.findall(key)), found["weak"], found["mild"])
 
 
 def clauses(text: str, min_words: int = 3) -> list[str]:
