@@ -26,6 +26,7 @@ from retrieval.use_vectors import USEVectors
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.generate import LLMAnswerer, TokenFn
+    from retrieval.translate import QueryTranslator
 
 
 class EmptyQuestion(ValueError):
@@ -106,6 +107,7 @@ class Khabar:
         )
         self.llm = None
         self.answerer: LLMAnswerer | None = None
+        self.translator: QueryTranslator | None = None
         if settings.llm_base_url:
             from retrieval.generate import LLMAnswerer
             from retrieval.llm import build_llm
@@ -126,6 +128,10 @@ class Khabar:
                 settings.support_threshold_cross,
                 settings.support_margin,
             )
+            if settings.llm_translate_query:
+                from retrieval.translate import QueryTranslator
+
+                self.translator = QueryTranslator(self.llm, settings.max_question_chars)
             self.answerer = LLMAnswerer(
                 self.llm,
                 checker,
@@ -220,17 +226,18 @@ class Khabar:
         elif is_followup(question) and not history:
             answer = abstention(question, lang, "followup_subject")  # "who denied it?" with no "it" to go on
         else:
-            query = self._standalone(question, history, lang, timings, until)
+            query = asked_query = self._standalone(question, history, lang, timings, until)
             # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
             previous = history[-1][1] if history and is_followup(question) else ""
+            query, search_lang = self._search_query(query, lang, timings, until)
             self.searcher.refresh()
-            result = self.searcher.search(query, lang, exclude_in=previous)
+            result = self.searcher.search(query, search_lang, exclude_in=previous)
             if not result.answerable:  # the LLM is not asked to write from weak sources
                 answer = abstention(question, lang)
                 answer.mode = "llm" if self.answerer is not None else answer.mode
             elif self.answerer is not None:
                 answer = self.answerer.answer(
-                    query, lang, result.hits, on_token, on_restart, asked=question, until=until
+                    asked_query, lang, result.hits, on_token, on_restart, asked=question, until=until
                 )
             else:
                 answer = extractive_answer(
@@ -272,6 +279,22 @@ class Khabar:
             return retrieval_query(question, history)
         finally:
             timings["condense_ms"] = (time.perf_counter() - start) * 1000
+
+    def _search_query(
+        self, query: str, lang: Lang, timings: dict[str, float], until: Callable[[], float] | None
+    ) -> tuple[str, Lang]:
+        """What to search, in which language: an English question's Arabic rewrite when configured."""
+        if self.translator is None or lang != "en":
+            return query, lang
+        from retrieval.llm import LLMError
+
+        start = time.perf_counter()
+        try:
+            return self.translator.arabic(query, until), "ar"
+        except (LLMError, ValueError):
+            return query, lang  # the original question still finds its articles, less well
+        finally:
+            timings["translate_ms"] = (time.perf_counter() - start) * 1000
 
     def _sentence_vectors(self, sentence_ids: list[str]) -> dict[str, np.ndarray]:
         """Stored passage vectors of sentences, so verification embeds only the answer's own sentences."""

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM request (0 = none).")
     llm_max_tokens: int = Field(512, ge=16, description="Longest generated answer, in tokens.")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of the LLM.")
+    llm_translate_query: bool = Field(
+        False,
+        description="Search an English question through its Arabic rewrite (one short cached LLM call under the "
+        "answer's deadline); the answer still uses the original question.",
+    )
     llm_sources: int = Field(8, ge=1, le=20, description="Top sentences given to the LLM, numbered [1]..[n].")
     support_threshold: float = Field(
         0.82,
