@@ -63,6 +63,20 @@ class SearchResult:
         return bool(self.hits) and self.decision is not None and self.decision.answer
 
 
+PER_ARTICLE = 3  # sentences of one article before the next article's best ones come in
+
+
+def spread(hits: list[SentenceHit], per_article: int = PER_ARTICLE) -> list[SentenceHit]:
+    """Best first, but an article's sentences beyond its best `per_article` wait until every other article's
+    best ones are listed. The first hit (what an extractive answer quotes) never changes; the sources an LLM is
+    given (the first few hits) then cover several articles instead of one article's weaker sentences."""
+    first, later, seen = [], [], {}
+    for hit in hits:
+        seen[hit.doc_id] = seen.get(hit.doc_id, 0) + 1
+        (first if seen[hit.doc_id] <= per_article else later).append(hit)
+    return first + later
+
+
 class Searcher:
     """Reads the store; keeps the BM25 index in step with the set of complete articles."""
 
@@ -238,7 +252,7 @@ class Searcher:
                 ids, cand.doc_ids, metas, texts, share, cand.dense, cand.lexical, cand.use, strict=True
             )
         ]
-        hits.sort(key=lambda h: h.score, reverse=True)
+        hits = spread(sorted(hits, key=lambda h: h.score, reverse=True))
         # articles ranked by their best sentence; candidates with no sentence left go last
         docs = sorted(doc_best.items(), key=lambda kv: kv[1], reverse=True)
         docs += [(d, -math.inf) for d in candidates if d not in doc_best]
