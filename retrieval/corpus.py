@@ -222,7 +222,7 @@ def _load_file(path: Path, max_chars: int) -> tuple[list[Article], list[str]]:
         _check_id(path.stem)
     except ValueError as exc:
         raise CorpusError(f"file name not usable as an article id: {exc}") from None
-    text = strip_markup(text, markdown_escapes=path.suffix.lower() == ".md")
+    text = strip_markup(text, markdown=path.suffix.lower() == ".md")
     if not text.strip():
         raise CorpusError("no text left once markup is removed")
     article = Article(

@@ -133,22 +133,32 @@ def _heading(text: str) -> str:
 
 
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
+_PROTECTED = 0xF0000  # escaped characters wait in a private-use plane while the rules run
+_RESTORE = re.compile("[\U000f0000-\U000f007f]")
 
 
 def strip_markdown(text: str, escapes: bool = True) -> str:
     """Markdown syntax removed, words kept: headings, emphasis, links (their text), images (their alt),
-    inline code, quotes, bullets, rules, fences; backslash escapes only when `escapes`."""
+    inline code, quotes, bullets, rules, fences. A backslash-escaped character (`\\*`) is never markup; with
+    `escapes` its backslash goes too (Markdown files), without it stays (plain text)."""
+    text = _ESCAPE.sub(lambda m: chr(_PROTECTED + ord(m.group(1))), text)
     for pattern, replacement in _LINE_RULES:
         text = pattern.sub(replacement, text)
     for pattern, replacement in _INLINE_RULES:
         text = pattern.sub(replacement, text)
-    return _ESCAPE.sub(r"\1", text) if escapes else text
+    prefix = "" if escapes else "\\"
+    return _RESTORE.sub(lambda m: prefix + chr(ord(m.group()) - _PROTECTED), text)
 
 
-def strip_markup(text: str, markdown_escapes: bool = False) -> str:
-    """A text article without markup: HTML (when the text shows evidence of it), entities, then Markdown.
+def strip_markup(text: str, markdown: bool = False) -> str:
+    """A text article without markup: HTML when the text shows evidence of it, then Markdown syntax.
 
-    Text with no markup comes back unchanged, character for character (its content hash does not move).
+    Entities are decoded in HTML and in Markdown files (`markdown`, where backslash escapes are honoured too);
+    a plain text file keeps "&lt;" as written, since its author may mean those four characters. Text with no
+    markup comes back unchanged, character for character (its content hash does not move).
     """
-    text = html_to_text(text) if looks_like_html(text) else decode_entities(text)
-    return strip_markdown(text, escapes=markdown_escapes)
+    if looks_like_html(text):
+        text = html_to_text(text)
+    elif markdown:
+        text = decode_entities(text)
+    return strip_markdown(text, escapes=markdown)

@@ -113,9 +113,10 @@ _NEXT_CHAR = re.compile(r"[ \t]*+(.?)", re.S)
 _HAS_CONTENT = re.compile(r"\w")
 _LEADING_JUNK = re.compile(r"[\s,،.;:\-–—]+")
 _TRAILING_JUNK = " \t\r,،"
-MAX_SENTENCE_CHARS = 2000
-"""A "sentence" longer than this (a line without punctuation, a table dumped as text) is cut at a space: a
-quote stays readable and one passage stays within what the embedder reads in one window."""
+MAX_SENTENCE_CHARS = 8000
+"""A "sentence" longer than this (a line without punctuation, a table dumped as text) is cut at a space, so
+one passage costs the embedder a few 512-token windows at most. Real long sentences (a 4,500-character list
+of the dates shown at a festival, in the Telegram tests) stay whole."""
 
 
 def _is_false_boundary(text: str, dot_pos: int, after: int) -> bool:
