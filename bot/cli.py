@@ -74,18 +74,20 @@ def _ingest_progress(settings: Settings) -> Iterator[ProgressReport]:
     """Ingest progress on stderr: a bar in a terminal, a plain line every few seconds in a log or pipe."""
     if err.is_terminal:
         columns = (
-            TextColumn("[bold]ingesting[/bold] {task.fields[articles]}"),
+            TextColumn("[bold]ingesting[/bold] {task.fields[counts]}"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} passages"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("ingest", total=None, articles="")
+            task = bar.add_task("ingest", total=None, counts="")
 
             def update(p: IngestProgress) -> None:
-                articles = f"{p.articles_done:,}/{p.articles_total:,} articles"
-                bar.update(task, completed=p.passages_done, total=p.passages_total or None, articles=articles)
+                counts = (
+                    f"{p.articles_done:,}/{p.articles_total:,} articles, "
+                    f"{p.passages_done:,}/{p.passages_total:,} passages"
+                )
+                bar.update(task, completed=p.passages_done, total=p.passages_total or None, counts=counts)
 
             yield update
     else:
@@ -147,6 +149,8 @@ def _seed_if_empty(kb: Khabar) -> None:
     def starting(_: int) -> None:
         err.print(f"The store is empty: ingesting {kb.settings.seeds_dir}/ first.", highlight=False)
 
+    if not kb.is_empty():  # the usual case: no progress display at all (ensure_seeded checks again, locked)
+        return
     with _ingest_progress(kb.settings) as report:
         stats = kb.ensure_seeded(on_total=starting, on_progress=report, on_wait=_waiting)
     if stats is not None:

@@ -212,9 +212,8 @@ class Indexer:
             for doc_id, entry in manifest.items():
                 if doc_id in present or entry.status != COMPLETE:
                     continue
-                if (entry.path and resolved(entry.path) in failed) or (
-                    not entry.path and doc_id in failed_stems
-                ):
+                # A broken file keeps what it held: the articles stored from it, and the id its name gives.
+                if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
                     kept += 1
                 else:
                     gone.append(doc_id)
