@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.chat_process import ChatProcess
 from tests.conftest import ROOT, SEEDS
-from tests.test_llm_cli import Reader
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
 
@@ -276,31 +276,16 @@ def test_chat_survives_another_process_ingesting_into_the_embedded_store(
             f"قاآني {i}\nوصل قاآني إلى بغداد في الزيارة رقم {i}. والتقى قاآني الكاظمي. جملة ثالثة عن قاآني.",
             "utf-8",
         )
-    environ = {**os.environ, "KHABAR_DATA_DIR": str(seeded_copy), "KHABAR_SEEDS_DIR": str(SEEDS)}
-    chat = subprocess.Popen(
-        [KHABAR, "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environ
-    )
-    out = Reader(chat)
-    try:
-        chat.stdin.write("من هو قاآني؟\n".encode())
-        chat.stdin.flush()
-        assert "[1]" in out.wait_for("[1]")
+    with ChatProcess(
+        {**os.environ, "KHABAR_DATA_DIR": str(seeded_copy), "KHABAR_SEEDS_DIR": str(SEEDS)}
+    ) as chat:
+        assert "[1]" in chat.say("من هو قاآني؟", "[1]")
         assert run(seeded_copy, "ingest", str(folder)).returncode == 0
-        chat.stdin.write("من هو قاآني؟\n".encode())
-        chat.stdin.flush()
-        text = out.wait_for("The conversation is kept")
-        assert "was changed by another process while this one read it" in text, text
-        chat.stdin.write("/sources\nمن هو قاآني؟\n/exit\n".encode())
-        chat.stdin.close()
-        chat.wait(timeout=120)
-    finally:
-        chat.kill()
-    text = out.finish()
-    assert chat.returncode == 0, text
-    assert "Traceback" not in text
-    after = text[text.index("The conversation is kept") :]
-    assert "اسماعيل قاآني" in after  # /sources still shows the first answer's quotes
-    assert after.count("[1]") >= 2  # ... and the next question is answered from the reopened store
+        failed = chat.say("من هو قاآني؟", "The conversation is kept")
+        assert "was changed by another process while this one read it" in failed, failed
+        assert "اسماعيل قاآني" in chat.say("/sources", "اسماعيل قاآني")  # the first answer's quotes are kept
+        assert "[1]" in chat.say("من هو قاآني؟", "[1]")  # ... and the next question is answered, reopened
+        chat.close()
 
 
 def readonly_prefix(folder: Path) -> list[str]:

@@ -15,11 +15,10 @@ import pytest
 
 from retrieval.pipeline import Khabar
 from retrieval.store import StoreError, open_store
+from tests.chat_process import KHABAR, ChatProcess
 from tests.conftest import SEEDS, make_settings
-from tests.test_llm_cli import Reader
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
-KHABAR = str(Path(sys.executable).with_name("khabar"))
 
 
 def free_port() -> int:
@@ -166,41 +165,18 @@ def test_frozen_server_gives_one_line_within_the_timeout_and_chat_survives_it_an
     assert asked.returncode == 1
     assert asked.stderr.startswith(frozen) and asked.stderr.count("\n") == 1, asked.stderr
 
-    chat = subprocess.Popen(
-        [KHABAR, "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-    )
-    out = Reader(chat)
-
-    def say(line: str, until: str) -> str:
-        """Send a line; the output it produced, once `until` is in it."""
-        before = len(out.text)
-        chat.stdin.write(f"{line}\n".encode())
-        chat.stdin.flush()
-        deadline = time.monotonic() + 60  # only stops a hung test
-        while until not in out.text[before:] and time.monotonic() < deadline and chat.poll() is None:
-            time.sleep(0.05)
-        return out.text[before:]
-
-    try:
-        assert "[1]" in say("من هو قاآني؟", "[1]")
+    with ChatProcess(env) as chat:
+        assert "[1]" in chat.say("من هو قاآني؟", "[1]")
         own_server.signal(signal.SIGSTOP)  # frozen mid-conversation: the question times out
-        assert frozen in say("ومتى وصل إلى بغداد؟", "The conversation is kept")
+        assert frozen in chat.say("ومتى وصل إلى بغداد؟", "The conversation is kept")
         own_server.signal(signal.SIGCONT)
-        assert "بثلاث طائرات مسيرة" in say(
-            "كم عدد الطائرات المسيرة التي استهدفت منزل رئيس الوزراء العراقي مصطفى الكاظمي في بغداد؟", "[1]"
-        )
+        question = "كم عدد الطائرات المسيرة التي استهدفت منزل رئيس الوزراء العراقي مصطفى الكاظمي في بغداد؟"
+        assert "بثلاث طائرات مسيرة" in chat.say(question, "[1]")
         own_server.kill()  # gone: the connection is refused
-        lost = say("من هو قاآني؟", "The conversation is kept")
+        lost = chat.say("من هو قاآني؟", "The conversation is kept")
         assert f"error: Lost the Chroma server at {own_server.url} (ConnectError)" in lost
         own_server.start()  # back on the same port and folder: the next question reconnects
-        assert "بثلاث طائرات مسيرة" in say("/sources", "بثلاث طائرات مسيرة")  # the last sources were kept
-        assert "قاآني" in say("من هو قاآني؟", "[1]")
-        chat.stdin.write(b"/exit\n")
-        chat.stdin.close()
-        chat.wait(timeout=60)
-    finally:
-        chat.kill()
-    text = out.finish()
-    assert chat.returncode == 0, text
-    assert "Traceback" not in text
-    assert text.count("The conversation is kept") == 2
+        kept = chat.say("/sources", "بثلاث طائرات مسيرة")
+        assert "بثلاث طائرات مسيرة" in kept  # the sources of the last answer were kept through it all
+        assert "قاآني" in chat.say("من هو قاآني؟", "[1]")
+        assert chat.close().count("The conversation is kept") == 2
