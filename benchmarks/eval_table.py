@@ -14,12 +14,14 @@ COLUMNS = (
     ("doc_hit@10", "doc@10"),
     ("mrr", "MRR"),
     ("evidence_hit@1", "evid@1"),
+    ("evidence_hit@all", "evid@all"),
     ("citation_precision", "cit. prec."),
-    ("citation_recall", "cit. rec."),
     ("cited_chars_mean", "cited chars"),
     ("answer_contains_gold", "ans. gold"),
     ("language_accuracy", "lang"),
     ("abstention_accuracy", "abstain"),
+    ("answerable_refused", "ans. refused"),
+    ("unanswerable_abstained", "unans. abst."),
     ("latency_p50_ms", "p50 ms"),
     ("latency_p95_ms", "p95 ms"),
     ("errors", "err"),
@@ -47,7 +49,7 @@ def main(folders: list[str]) -> None:
             if method not in metrics:
                 continue
             overall = metrics[method]["overall"]
-            cells = " | ".join(cell(key, overall[key]) for key, _ in COLUMNS)
+            cells = " | ".join(cell(key, overall.get(key)) for key, _ in COLUMNS)  # older runs lack keys
             print(f"| {Path(folder).name} | {overall['n']} | {method} | {cells} |")
     print(f"\nmeasured at commit(s): {', '.join(sorted(c or '?' for c in commits))}")
 

@@ -83,6 +83,14 @@ def eval_command(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions (quick runs).")] = None,
     k: Annotated[int, typer.Option(min=1, max=10, help="Baseline: how many top chunks it cites.")] = 1,
+    hide_articles: Annotated[
+        float | None,
+        typer.Option(
+            help="Leave this share of the articles out of the store (seeded, by article); questions whose gold "
+            "articles are all hidden must then be abstained on.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="With --hide-articles: the seed of the split.")] = 0,
 ) -> None:
     """Evaluate khabar on a question set: retrieval, citation, answer and cost metrics, with a report."""
     try:
@@ -94,6 +102,13 @@ def eval_command(
         err.print(f"[yellow]skipped[/yellow] {question_set}:{number}: {reason}", highlight=False)
     questions = loaded.questions[:limit] if limit else loaded.questions
     name = question_set.name.removesuffix(".jsonl")
+    if hide_articles is not None:
+        if not 0 < hide_articles < 1:
+            err.print(
+                "[red]error:[/red] --hide-articles is a share of the articles, between 0 and 1 (e.g. 0.5)."
+            )
+            raise typer.Exit(2)
+        name = f"{name}-hide{hide_articles:g}-seed{seed}"
     out = out or Path("reports") / name
     settings = Settings()
     bar = Progress(
@@ -107,7 +122,7 @@ def eval_command(
     try:
         with bar:
             hooks = _Bar(bar)
-            store = open_eval_store(settings, corpus, hooks)
+            store = open_eval_store(settings, corpus, hooks, hide_articles, seed)
             base = None
             if baseline:
                 hooks.start("building baseline", None)
@@ -124,6 +139,22 @@ def eval_command(
     paths = write_outputs(result, out, name)
     metrics = result.metrics()
     console.print(_summary(metrics))
+    if "hidden_articles" in metrics:
+        h = metrics["hidden_articles"]
+        console.print(
+            f"hidden articles: {h['articles_hidden']} of {h['articles_hidden'] + h['articles_kept']} "
+            f"(seed {h['seed']}), {h['questions_made_unanswerable']} questions made unanswerable",
+            highlight=False,
+        )
+        for method in ("khabar", "baseline"):
+            if method in metrics:
+                refused = metrics[method]["answerable"]["answerable_refused"]
+                abstained = metrics[method]["hidden"]["unanswerable_abstained"]
+                console.print(
+                    f"{method}: answerable refused {fmt('answerable_refused', refused)}, hidden-article "
+                    f"negatives abstained {fmt('unanswerable_abstained', abstained)}",
+                    highlight=False,
+                )
     for method, t in metrics["throughput"].items():
         console.print(f"{method}: {t['questions_per_second']} questions/s", highlight=False)
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)

@@ -1,10 +1,13 @@
 """Evaluation metrics as pure functions of per-question records, so every number can be checked by hand.
 
 Conventions (also spelled out in each report):
-- retrieval and evidence metrics, citation recall and answer_contains_gold are over ANSWERABLE questions;
+- retrieval and evidence metrics, answer_contains_gold and answerable_refused are over ANSWERABLE questions;
+- unanswerable_abstained is over UNANSWERABLE questions (the set's own and, with hidden articles, those whose
+  gold articles were hidden: the `hidden` group);
 - citation precision is over all citations made in the group (a citation on an unanswerable question is wrong);
 - language and abstention accuracy are over ALL questions; a question that raised counts as wrong in every
-  rate (no ranking, no citation, no answer) and is left out of latency and cited characters only.
+  rate (no ranking, no citation, no answer: refused when answerable, not abstained when unanswerable) and is
+  left out of latency and cited characters only.
 A rate over an empty denominator is None (null in JSON), never 0.
 """
 
@@ -23,18 +26,21 @@ METRIC_KEYS = (
     "mrr",
     "evidence_hit@1",
     "evidence_hit@3",
+    "evidence_hit@all",
     "citation_precision",
-    "citation_recall",
     "cited_chars_mean",
     "answer_contains_gold",
     "language_accuracy",
     "abstention_accuracy",
+    "answerable_refused",
+    "unanswerable_abstained",
     "latency_p50_ms",
     "latency_p95_ms",
     "errors",
 )
-GROUPS = ("overall", "ar", "en", "answerable", "unanswerable")
+GROUPS = ("overall", "ar", "en", "answerable", "unanswerable", "hidden")
 MAX_RANK = 10  # rankings are cut here: mrr is MRR@10
+MAX_CITATIONS = 1 << 30  # evidence_hit@all: a gold citation anywhere in the answer
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Record:
         None  # 1-based rank of the first gold sentence/chunk among ranked passages
     )
     error: str | None = None
+    hidden_gold: bool = False  # unanswerable only because its gold articles were hidden from the store
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -102,11 +109,6 @@ def citation_precision(records: Sequence[Record]) -> float | None:
     return sum(sum(r.citation_gold) for r in records) / total if total else None
 
 
-def citation_recall(records: Sequence[Record]) -> float | None:
-    """Share of answerable questions with at least one gold citation."""
-    return evidence_hit_at(records, 1 << 30)
-
-
 def cited_chars_mean(records: Sequence[Record]) -> float | None:
     """Mean characters quoted per answer that cites something (abstentions and errors are not answers)."""
     return _mean([r.cited_chars for r in records if r.error is None and not r.abstained and r.citation_gold])
@@ -118,13 +120,23 @@ def answer_contains_gold(records: Sequence[Record]) -> float | None:
 
 
 def language_accuracy(records: Sequence[Record]) -> float | None:
-    """Share of all questions answered (or abstained) in the question's language."""
+    """Share of all questions answered (or abstained) in the question's language, as measured on the answer."""
     return _mean([1.0 if r.error is None and r.answer_lang == r.lang else 0.0 for r in records])
 
 
 def abstention_accuracy(records: Sequence[Record]) -> float | None:
     """Share of all questions where abstaining matched unanswerability (answerable -> not abstained)."""
     return _mean([1.0 if r.error is None and r.abstained != r.answerable else 0.0 for r in records])
+
+
+def answerable_refused(records: Sequence[Record]) -> float | None:
+    """Share of answerable questions left without an answer: abstained, or raised."""
+    return _mean([1.0 if r.error is not None or r.abstained else 0.0 for r in records if r.answerable])
+
+
+def unanswerable_abstained(records: Sequence[Record]) -> float | None:
+    """Share of unanswerable questions (the set's own and hidden-article ones) on which the method abstained."""
+    return _mean([1.0 if r.error is None and r.abstained else 0.0 for r in records if not r.answerable])
 
 
 def latency_percentile(records: Sequence[Record], q: float) -> float | None:
@@ -143,12 +155,14 @@ def compute(records: Sequence[Record]) -> dict[str, float | int | None]:
         "mrr": mrr(records),
         "evidence_hit@1": evidence_hit_at(records, 1),
         "evidence_hit@3": evidence_hit_at(records, 3),
+        "evidence_hit@all": evidence_hit_at(records, MAX_CITATIONS),
         "citation_precision": citation_precision(records),
-        "citation_recall": citation_recall(records),
         "cited_chars_mean": cited_chars_mean(records),
         "answer_contains_gold": answer_contains_gold(records),
         "language_accuracy": language_accuracy(records),
         "abstention_accuracy": abstention_accuracy(records),
+        "answerable_refused": answerable_refused(records),
+        "unanswerable_abstained": unanswerable_abstained(records),
         "latency_p50_ms": latency_percentile(records, 50),
         "latency_p95_ms": latency_percentile(records, 95),
         "errors": sum(1 for r in records if r.error is not None),
@@ -162,9 +176,10 @@ GROUP_FILTERS: dict[str, Callable[[Record], bool]] = {
     "en": lambda r: r.lang == "en",
     "answerable": lambda r: r.answerable,
     "unanswerable": lambda r: not r.answerable,
+    "hidden": lambda r: r.hidden_gold,
 }
 
 
 def by_group(records: Sequence[Record]) -> dict[str, dict[str, float | int | None]]:
-    """`compute` for overall, per language and per answerability; an empty group has n=0 and nulls."""
+    """`compute` for overall, per language, per answerability and for hidden-article negatives; empty: n=0, nulls."""
     return {name: compute([r for r in records if keep(r)]) for name, keep in GROUP_FILTERS.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from retrieval.text import normalize
@@ -33,10 +33,18 @@ class Question:
     answers: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     answers_en: tuple[str, ...] = ()
+    # Gold evidence whose articles were all hidden from the store (`hide_gold`): the question is unanswerable
+    # there, and this keeps what its gold was for the per-question report.
+    hidden_evidence: tuple[Evidence, ...] = ()
 
     @property
     def gold_docs(self) -> frozenset[str]:
         return frozenset(e.doc for e in self.evidence)
+
+    @property
+    def hidden_gold(self) -> bool:
+        """Unanswerable only because its gold articles are not in the store: a hidden-article negative."""
+        return bool(self.hidden_evidence)
 
     @property
     def gold_answers(self) -> tuple[str, ...]:
@@ -139,8 +147,9 @@ def _evidence(value: object) -> tuple[Evidence, ...]:
 # ---- gold matching ------------------------------------------------------------------------------
 
 
-def is_gold_sentence(doc_id: str, text: str, evidence: Iterable[Evidence]) -> bool:
-    """A cited sentence is gold when it is in an evidence doc and contains the span, or lies inside it.
+def is_gold_passage(doc_id: str, text: str, evidence: Iterable[Evidence]) -> bool:
+    """A cited passage (khabar's sentence, the baseline's chunk) is gold when it is in an evidence doc and contains
+    the span, or lies inside it: one rule for every method.
 
     Both sides are compared as `normalize` keys (diacritics, tatweel, alef/yaa/taa-marbuta, digits), so a
     sentence quoted with its original diacritics still matches a plain gold span.
@@ -157,10 +166,19 @@ def is_gold_sentence(doc_id: str, text: str, evidence: Iterable[Evidence]) -> bo
     return False
 
 
-def is_gold_chunk(doc_id: str, text: str, evidence: Iterable[Evidence]) -> bool:
-    """A cited chunk (several sentences) is gold only when it contains a whole evidence span of its doc."""
-    key = normalize(text)
-    return any(item.doc == doc_id and normalize(item.text) in key for item in evidence if item.text.strip())
+is_gold_sentence = is_gold_passage  # the name benchmarks/tune_weights.py imports
+
+
+def hide_gold(questions: Iterable[Question], hidden_docs: frozenset[str]) -> list[Question]:
+    """The questions as they stand over a store without `hidden_docs`: an answerable question whose gold articles
+    are all hidden becomes unanswerable (abstaining is then right); one with a gold article left stays answerable.
+    """
+    result = []
+    for q in questions:
+        if q.answerable and q.gold_docs <= hidden_docs:
+            q = replace(q, answerable=False, evidence=(), hidden_evidence=q.evidence)
+        result.append(q)
+    return result
 
 
 def contains_answer(answer_text: str, gold_answers: Iterable[str]) -> bool:

