@@ -165,7 +165,7 @@ class Indexer:
             entry = manifest.get(article.doc_id)
             if entry and entry.status == COMPLETE and entry.content_hash == article.content_hash:
                 stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
-                if article.path and entry.path != article.path:
+                if article.path and not _same_file(entry.path, article.path):
                     moved.append((article, entry))
                 if progress:
                     progress(1)
@@ -348,9 +348,14 @@ class Indexer:
         )
 
 
+def _same_file(stored: str, loaded: str) -> bool:
+    """Whether two recorded paths name one file (older stores and other loaders may record relative paths)."""
+    return bool(stored) and bool(loaded) and resolved(stored) == resolved(loaded)
+
+
 def _held_elsewhere(entry: ManifestEntry, article: Article, held: dict[str, set[str]]) -> bool:
     """The stored article with this id came from another file, and that file still holds the id."""
-    if not entry.path or resolved(entry.path) == article.path:
+    if not entry.path or _same_file(entry.path, article.path):
         return False
     if entry.path not in held:
         held[entry.path] = source_ids(entry.path)

@@ -21,7 +21,7 @@ from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, Progress
 from retrieval.language import Lang, detect_language
 from retrieval.search import Searcher, SearchResult, Weights
 from retrieval.settings import Settings
-from retrieval.store import Store, StoreError, open_store
+from retrieval.store import Store, StoreError, open_store, read_only_error
 from retrieval.text import clean_text
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
@@ -163,12 +163,9 @@ class Khabar:
     def _writer(self, on_wait: Callable[[str], None] | None) -> Iterator[None]:
         """Hold the store's writer lock, so that two ingests (or three first questions seeding an empty
         store) never clean up each other's half-written articles. Waiting is announced through `on_wait`;
-        after a wait, the store is reopened, since another process has just written to it."""
+        after a wait, an embedded store is reopened, since another process has just written to it."""
         if self.store.read_only:
-            raise StoreError(
-                f"The store at {self.store.location} is read-only: cannot write to it. "
-                "Set KHABAR_DATA_DIR to a writable folder."
-            )
+            raise read_only_error(self.store.location)
         try:
             Path(self._lock.lock_file).parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -177,7 +174,8 @@ class Khabar:
                 if on_wait:
                     on_wait(str(self._lock.lock_file))
                 self._lock.acquire()
-                self.reopen()
+                if not self.store.server:
+                    self.reopen()
         except OSError as exc:
             raise StoreError(
                 f"Cannot take the ingest lock {self._lock.lock_file}: {exc.strerror or exc}. "

@@ -112,6 +112,14 @@ def describe_failure(exc: BaseException, location: str, server: bool, timeout: f
     return None
 
 
+def read_only_error(location: str) -> StoreError:
+    """What an ingest into a read-only store is told."""
+    return StoreError(
+        f"The store at {location} is read-only: cannot write to it. "
+        "Make it writable, or set KHABAR_DATA_DIR to a writable folder."
+    )
+
+
 def open_store(
     data_dir: Path,
     chroma_url: str | None = None,
@@ -141,10 +149,7 @@ def open_store(
         open_path = path
         if not _writable(path):
             if writable:
-                raise StoreError(
-                    f"The store at {location} is read-only: cannot write to it. "
-                    "Make it writable, or set KHABAR_DATA_DIR to a writable folder."
-                )
+                raise read_only_error(location)
             open_path, notice = _temporary_copy(path, location)
             read_only = True
         try:
