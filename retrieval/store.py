@@ -25,7 +25,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError, InternalError, NotFoundError
+from chromadb.errors import ChromaError, InternalError
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -101,7 +101,7 @@ def describe_failure(exc: BaseException, location: str, server: bool, timeout: f
         detail = " ".join(str(exc).split())[:200]
         if "readonly" in detail.replace(" ", "").lower():
             return f"The store at {location} is read-only ({detail})."
-        if not isinstance(exc, InternalError | NotFoundError):  # a bad request is khabar's bug: let it show
+        if not isinstance(exc, InternalError):  # a bad request or a missing collection is a bug: let it show
             return None
         if server:
             return f"The Chroma server at {location} failed: {detail}"
