@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.index import COMPLETE, read_manifest
+from retrieval.pipeline import Khabar
+from retrieval.store import open_store
 from tests.chat_process import ChatProcess
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
 
@@ -63,17 +66,19 @@ def test_ask_json_arabic_question(seeded_dir: Path) -> None:
         assert_verbatim(citation)
 
 
-def test_question_from_stdin_and_piped_output_carries_each_quote_exactly(seeded_dir: Path) -> None:
+def test_question_from_stdin_and_piped_output_carries_each_quote_exactly(
+    seeded_dir: Path, seeded_kb: Khabar
+) -> None:
     question = "متى تعرض الكاظمي لمحاولة الاغتيال؟"
     done = run(seeded_dir, "ask", stdin=question + "\n")
     assert done.returncode == 0, done.stderr
     assert "المصادر" in done.stdout
-    citations = json.loads(run(seeded_dir, "ask", "--json", question).stdout)["citations"]
-    assert citations and max(len(c["text"]) for c in citations) > 150  # far wider than rich's 80 columns
+    citations = seeded_kb.ask(question).citations  # the same store: the same sentences, as stored
+    assert citations and max(len(c.text) for c in citations) > 150  # far wider than rich's 80 columns
     out = done.stdout.encode("utf-8")
     for c in citations:
-        text = c["text"].encode("utf-8")
-        assert b"\n\xc2\xab" + text + b"\xc2\xbb [" + str(c["n"]).encode() + b"]\n" in out  # «quote» [n]
+        text = c.text.encode("utf-8")
+        assert b"\n\xc2\xab" + text + b"\xc2\xbb [" + str(c.n).encode() + b"]\n" in out  # «quote» [n]
         assert b"\n    " + text + b"\n" in out  # the sources block: the stored sentence, byte for byte
     assert all(line == line.rstrip() for line in done.stdout.split("\n"))
 
@@ -181,7 +186,7 @@ def test_same_named_files_never_overwrite_each_other_and_markup_is_not_quoted(tm
     )
     (news / "2022" / "report.txt").write_text("تقرير 2022\nافتتح مصنع جديد في البصرة.", "utf-8")
     data = tmp_path / "data"
-    assert "1 added" in run(data, "ingest", str(news / "2021")).stderr
+    assert Khabar(make_settings(data)).ingest([news / "2021"]).added == 1
     clash = run(data, "ingest", str(news / "2022"))
     assert clash.returncode == 1
     assert "0 added, 0 updated" in clash.stderr and "1 failed" in clash.stderr
@@ -238,7 +243,7 @@ def test_prune_keeps_articles_of_broken_files_and_a_huge_article_is_refused_with
     assert pruned.returncode == 1
     assert "1 removed, 3 failed" in pruned.stderr  # art00 removed; the seed, the .jsonl line, big.txt failed
     assert "kept 2 stored article(s) whose file is present but failed to load (not pruned)" in pruned.stderr
-    assert "articles:  15" in run(seeded_copy, "stats").stdout  # 2 seeds + 11 + j1 + j2
+    assert len(read_manifest(open_store(seeded_copy))) == 15  # 2 seeds + 11 + j1 + j2
     assert "Traceback" not in first.stderr + pruned.stderr
 
 
@@ -262,8 +267,10 @@ def test_three_first_questions_at_once_seed_the_store_once(tmp_path: Path) -> No
         assert "interrupted earlier and cleaned" not in errors and "Traceback" not in errors
         assert not json.loads(out)["abstained"]
     assert sum("The store is empty" in errors for _, _, errors in results) == 1
-    stats = run(data, "stats").stdout
-    assert "articles:  2" in stats and "sentences: 34" in stats and "pending" not in stats
+    assert any("Waiting for another ingest into this store to finish" in errors for _, _, errors in results)
+    manifest = read_manifest(open_store(data))
+    assert {e.status for e in manifest.values()} == {COMPLETE} and len(manifest) == 2
+    assert sum(e.sentences for e in manifest.values()) == 34
 
 
 def test_chat_survives_another_process_ingesting_into_the_embedded_store(
@@ -280,7 +287,7 @@ def test_chat_survives_another_process_ingesting_into_the_embedded_store(
         {**os.environ, "KHABAR_DATA_DIR": str(seeded_copy), "KHABAR_SEEDS_DIR": str(SEEDS)}
     ) as chat:
         assert "[1]" in chat.say("من هو قاآني؟", "[1]")
-        assert run(seeded_copy, "ingest", str(folder)).returncode == 0
+        assert Khabar(make_settings(seeded_copy)).ingest([folder]).added == 40  # this test's process writes
         failed = chat.say("من هو قاآني؟", "The conversation is kept")
         assert "was changed by another process while this one read it" in failed, failed
         assert "اسماعيل قاآني" in chat.say("/sources", "اسماعيل قاآني")  # the first answer's quotes are kept
@@ -305,21 +312,27 @@ def test_read_only_data_dir_still_answers_and_ingest_refuses_with_one_line(seede
     prefix = readonly_prefix(seeded_copy)
     environ = {**os.environ, "KHABAR_DATA_DIR": str(seeded_copy), "KHABAR_SEEDS_DIR": str(SEEDS)}
 
-    def ro(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*prefix, KHABAR, *args], input=stdin, capture_output=True, text=True, env=environ, timeout=300
-        )
+    def finish(proc: subprocess.Popen[str], stdin: str) -> subprocess.CompletedProcess[str]:
+        out, errors = proc.communicate(stdin, timeout=300)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, errors)
 
-    try:
+    def ro(*args: str, stdin: str = "") -> tuple[subprocess.Popen[str], str]:
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        return subprocess.Popen([*prefix, KHABAR, *args], text=True, env=environ, **pipes), stdin
+
+    try:  # the four commands at once: each reads its own temporary copy
+        started = [
+            ro("ask", "--json", "Who met Kadhimi in Baghdad?"),
+            ro("stats"),
+            ro("chat", stdin="من هو قاآني؟\n/exit\n"),
+            ro("ingest", str(SEEDS)),
+        ]
+        asked, stats, chat, ingest = [finish(p, stdin) for p, stdin in started]
         notice = f"The store at {seeded_copy / 'chroma'} is read-only: answering from a temporary copy"
-        asked = ro("ask", "--json", "Who met Kadhimi in Baghdad?")
         assert asked.returncode == 0, asked.stderr
         assert not json.loads(asked.stdout)["abstained"] and notice in asked.stderr
-        stats = ro("stats")
         assert stats.returncode == 0 and "articles:  2" in stats.stdout
-        chat = ro("chat", stdin="من هو قاآني؟\n/exit\n")
         assert chat.returncode == 0 and "[1]" in chat.stdout, chat.stderr
-        ingest = ro("ingest", str(SEEDS))
         assert ingest.returncode == 1
         assert ingest.stderr.strip() == (
             f"error: The store at {seeded_copy / 'chroma'} is read-only: cannot write to it. "
@@ -333,13 +346,13 @@ def test_read_only_data_dir_still_answers_and_ingest_refuses_with_one_line(seede
 
 
 def test_terminal_output_wraps_quotes_with_their_markers_and_can_show_rtl_in_visual_order(
-    seeded_dir: Path, tmp_path: Path
+    seeded_dir: Path, seeded_kb: Khabar, tmp_path: Path
 ) -> None:
     """Measured in tmux (a real terminal, 60 columns, no bidi of its own): what the pane shows, cell by cell."""
     from bot.render import visual_order, wrap
 
     question = "متى تعرض الكاظمي لمحاولة الاغتيال؟"
-    answer = json.loads(run(seeded_dir, "ask", "--json", question).stdout)["answer"]
+    answer = seeded_kb.ask(question).answer
     env = f"KHABAR_DATA_DIR={seeded_dir} KHABAR_SEEDS_DIR={SEEDS} KHABAR_EMBED_THREADS=1"
     script = tmp_path / "run.sh"
     script.write_text(

@@ -289,24 +289,15 @@ def test_generated_files_and_questions_through_the_cli(
     folder.mkdir()
     for path in rng.sample(cases["rejected"], 35) + cases.get("partial", [])[:5]:
         shutil.copy(path, folder / path.name)
-    env = {
-        **os.environ,
-        "KHABAR_DATA_DIR": str(seeded_copy),
-        "KHABAR_SEEDS_DIR": str(SEEDS),
-        "KHABAR_MAX_ARTICLE_CHARS": str(MAX_CHARS),
-    }
 
-    def khabar(*args: str | bytes, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        done = subprocess.run(
-            [KHABAR, *args], input=stdin, capture_output=True, env=env, cwd=ROOT, timeout=180
-        )
-        assert b"Traceback" not in done.stdout + done.stderr, done.stderr.decode(errors="replace")[-3000:]
-        return done
-
-    ingested = khabar("ingest", str(folder))
-    assert ingested.returncode == 1
-    errors = ingested.stderr.decode("utf-8", errors="replace").splitlines()
-    assert sum(line.startswith("failed ") for line in errors) >= 35
+    def start(*args: str | bytes, stdin: bytes = b"") -> tuple[subprocess.Popen[bytes], bytes]:
+        """A command on its own copy of the store, so that the four run at once."""
+        data = tmp_path / f"data{len(started)}"
+        shutil.copytree(seeded_copy, data)
+        env = {**os.environ, "KHABAR_DATA_DIR": str(data), "KHABAR_SEEDS_DIR": str(SEEDS)}
+        env["KHABAR_MAX_ARTICLE_CHARS"] = str(MAX_CHARS)
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        return subprocess.Popen([KHABAR, *args], env=env, cwd=ROOT, **pipes), stdin
 
     questions = []
     for _ in range(25):
@@ -317,10 +308,22 @@ def test_generated_files_and_questions_through_the_cli(
         b"\xed\xa0\x80 encoded surrogate",
         b"\x1b[2J\x1b]0;title\x07 escape",
     ]
-    chat = khabar("chat", stdin=b"\n".join(questions) + b"\n/exit\n")
-    assert chat.returncode == 0
+    started: list[tuple[subprocess.Popen[bytes], bytes]] = []
+    started.append(start("ingest", str(folder)))
+    started.append(start("chat", stdin=b"\n".join(questions) + b"\n/exit\n"))
+    started.append(start("ask", "--json", os.fsencode("من هو \udcff\udcfe قاآني؟")))
+    started.append(
+        start("ask", "--json", stdin=b"\xff\xfe\x00\x1b[31m \xd8\xa8\xd8\xba\xd8\xaf\xd8\xa7\xd8\xaf?")
+    )
+    done = []
+    for proc, stdin in started:
+        out, errors = proc.communicate(stdin, timeout=180)  # the bound on each command: no hang
+        assert b"Traceback" not in out + errors, errors.decode(errors="replace")[-3000:]
+        done.append((proc.returncode, out, errors.decode("utf-8", errors="replace")))
+    (ingested, _, ingest_errors), (chatted, _, _), (asked, asked_out, _), (piped, piped_out, _) = done
 
-    asked = khabar("ask", "--json", os.fsencode("من هو \udcff\udcfe قاآني؟"))
-    assert asked.returncode == 0 and json.loads(asked.stdout)["question"] == "من هو \ufffd\ufffd قاآني؟"
-    piped = khabar("ask", "--json", stdin=b"\xff\xfe\x00\x1b[31m \xd8\xa8\xd8\xba\xd8\xaf\xd8\xa7\xd8\xaf?")
-    assert piped.returncode == 0 and json.loads(piped.stdout)["question"].endswith("بغداد?")
+    assert ingested == 1
+    assert sum(line.startswith("failed ") for line in ingest_errors.splitlines()) >= 35
+    assert chatted == 0
+    assert asked == 0 and json.loads(asked_out)["question"] == "من هو \ufffd\ufffd قاآني؟"
+    assert piped == 0 and json.loads(piped_out)["question"].endswith("بغداد?")
