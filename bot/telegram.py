@@ -13,8 +13,10 @@ import contextlib
 import logging
 import re
 import secrets
+import signal
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,11 +29,11 @@ from telegram import (
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
-    ReplyParameters,
+    MessageEntity,
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,6 +41,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     PersistenceInput,
     PicklePersistence,
@@ -58,7 +61,10 @@ log = logging.getLogger("khabar.telegram")
 
 TYPING_EVERY = 4.0  # seconds; Telegram shows "typing…" for about 5
 ANSWERS_KEPT = 20  # per chat: the Sources button works on this many recent answers
-REFUSALS_KEPT = 10_000  # chats already refused once, remembered so a stranger is not answered twice
+CHAT_STATE_CHARS = 60_000  # per chat: the stored sources of recent answers, in characters, at most
+HISTORY_ANSWER_CHARS = 1_500  # per stored turn: the answer text kept for follow-ups
+REFUSALS_KEPT = 10_000  # chats refused once, remembered (in memory only) so a stranger is not answered twice
+SEND_BACKOFF = 0.5  # seconds before the first retry of a message lost to a 5xx or the network; doubled after
 CALLBACK_PREFIX = "src:"  # callback data is "src:" + 8 hex digits, far below Telegram's 64 bytes
 RATE_LIMIT_RETRIES = 5
 PERSIST_EVERY = 10.0  # seconds between writes of the state file (and always at shutdown)
@@ -145,22 +151,36 @@ def bilingual(key: str, first: str, **values: Any) -> str:
     return "\n\n".join(texts(lang)[key].format(**values) for lang in order)
 
 
+def _mention_entities(message: Message) -> dict[MessageEntity, str]:
+    """Mentions in the message's text, or in its caption (a photo or a document with a question)."""
+    kinds = [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+    if message.text is not None:
+        return message.parse_entities(kinds)
+    return message.parse_caption_entities(kinds)
+
+
 def question_text(message: Message, bot_username: str, bot_id: int) -> str | None:
-    """The question in a message addressed to the bot, or None: in groups only mentions and replies count."""
-    text = message.text or ""
+    """The question in a message addressed to the bot, or None: in groups only mentions and replies count.
+
+    The question is the message's text, or the caption of a photo or document."""
+    text = message.text if message.text is not None else (message.caption or "")
     if message.chat.type == ChatType.PRIVATE:
         return text
-    reply = message.reply_to_message
-    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+    if addressed_by_reply(message, bot_id):
         return text
     mention = f"@{bot_username}".lower()
-    entities = message.parse_entities([MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION])
+    entities = _mention_entities(message)
     for entity, value in entities.items():
         if entity.type == MessageEntityType.MENTION and value.lower() == mention:
             return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
         if entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot_id:
             return text
     return None
+
+
+def addressed_by_reply(message: Message, bot_id: int) -> bool:
+    reply = message.reply_to_message
+    return reply is not None and reply.from_user is not None and reply.from_user.id == bot_id
 
 
 @contextlib.asynccontextmanager
@@ -192,10 +212,20 @@ async def keep_typing(
 class KhabarBot:
     """The handlers, bound to one answerer and one access list."""
 
-    def __init__(self, answerer: Answerer, allowed: frozenset[int], history_turns: int):
+    def __init__(
+        self,
+        answerer: Answerer,
+        allowed: frozenset[int],
+        history_turns: int,
+        any_group: bool = False,
+        send_retries: int = 3,
+    ):
         self.answerer = answerer
         self.allowed = allowed
         self.history_turns = history_turns
+        self.any_group = any_group  # an allowed user may summon the bot in a group that is not allowed
+        self.send_retries = send_retries
+        self.refused: dict[int, bool] = {}  # chats refused once; in memory only, never in the state file
 
     def install(self, app: Application) -> None:
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
@@ -205,16 +235,24 @@ class KhabarBot:
         app.add_handler(
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_question)
         )
+        attachment = filters.UpdateType.MESSAGE & (filters.PHOTO | filters.Document.ALL)
+        app.add_handler(MessageHandler(attachment & filters.CAPTION, self.on_question))
+        app.add_handler(MessageHandler(attachment & ~filters.CAPTION, self.on_attachment))
         app.add_handler(CallbackQueryHandler(self.on_sources_button, pattern=f"^{CALLBACK_PREFIX}"))
         app.add_error_handler(self.on_error)
 
     # -- access --
 
     def is_allowed(self, update: Update) -> bool:
+        """A private chat with an allowed user, or an allowed group; an allowed user in any other group only
+        when KHABAR_TELEGRAM_ALLOWED_USERS_ANY_GROUP says so."""
         if not self.allowed:
             return True
         user, chat = update.effective_user, update.effective_chat
-        return bool((user and user.id in self.allowed) or (chat and chat.id in self.allowed))
+        user_ok = bool(user and user.id in self.allowed)
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return user_ok or bool(chat and chat.id in self.allowed)
+        return chat.id in self.allowed or (self.any_group and user_ok)
 
     async def gate(self, update: Update, context: Context) -> None:
         """Runs before every handler: strangers get one polite refusal per chat, then silence."""
@@ -224,23 +262,29 @@ class KhabarBot:
         log.info(
             "refused an update from user %s in chat %s", user.id if user else "?", chat.id if chat else "?"
         )
+        if chat is not None:
+            context.application.drop_chat_data(chat.id)  # the state file keeps nothing of refused chats
         if update.callback_query is not None:
             await update.callback_query.answer()
-        elif message is not None and chat is not None and self._addressed(message, context.bot):
-            refused: dict[int, bool] = context.bot_data.setdefault("refused", {})
-            if chat.id not in refused:
-                refused[chat.id] = True
-                while len(refused) > REFUSALS_KEPT:
-                    del refused[next(iter(refused))]
-                shown_id = user.id if chat.type == ChatType.PRIVATE and user else chat.id
-                text = bilingual("refused", user_lang(update), id=shown_id)
-                await self._send(message, render_text(text))
+        elif (
+            message is not None
+            and chat is not None
+            and chat.id not in self.refused
+            and self._addressed(message, context.bot)
+        ):
+            self.refused[chat.id] = True
+            while len(self.refused) > REFUSALS_KEPT:
+                del self.refused[next(iter(self.refused))]
+            shown_id = user.id if chat.type == ChatType.PRIVATE and user else chat.id
+            text = bilingual("refused", user_lang(update), id=shown_id)
+            await self._send(message, render_text(text))
         raise ApplicationHandlerStop
 
     @staticmethod
     def _addressed(message: Message, bot: Bot) -> bool:
         """A command for this bot (`/help` or `/help@thisbot`, not `/help@otherbot`), a mention or a reply."""
-        first = (message.text or "").split(maxsplit=1)[0] if (message.text or "").strip() else ""
+        text = message.text or message.caption or ""
+        first = text.split(maxsplit=1)[0] if text.strip() else ""
         if first.startswith("/"):
             return "@" not in first or first.lower().endswith(f"@{bot.username}".lower())
         return question_text(message, bot.username, bot.id) is not None
@@ -296,13 +340,19 @@ class KhabarBot:
             thread_id = message.message_thread_id if message.is_topic_message else None
             async with keep_typing(context.bot, chat.id, thread_id):
                 answer = await asyncio.to_thread(self.answerer.ask, question, history or None)
-            key = self._remember(chat_data, answer)
+            key = secrets.token_hex(4)
             markup = None
             if answer.citations:
                 label = texts(answer.lang)["sources_button"]
                 button = InlineKeyboardButton(label, callback_data=CALLBACK_PREFIX + key)
                 markup = InlineKeyboardMarkup([[button]])
-            await self._send(message, render_answer(answer), markup)
+            self._keep_sources(chat_data, answer, key)  # before sending: the button may be pressed at once
+            try:
+                await self._send(message, render_answer(answer), markup)
+            except Exception:
+                chat_data.get("answers", {}).pop(key, None)  # never delivered: nothing of it is kept
+                raise
+            self._remember(chat_data, answer, key)  # only an answer the user received is history
         except EmptyQuestion:
             await self._send(message, render_text(phrases(lang)["empty_question"]))
         except Exception:
@@ -310,18 +360,35 @@ class KhabarBot:
             with contextlib.suppress(TelegramError):
                 await self._send(message, render_text(texts(lang)["apology"]))
 
-    def _remember(self, chat_data: dict[str, Any], answer: Answer) -> str:
-        """Keep the turn for follow-ups and the sources for the button; both bounded."""
-        if self.history_turns:
-            history = [*chat_data.get("history", []), (answer.question, answer.answer)]
-            chat_data["history"] = history[-self.history_turns :]
+    async def on_attachment(self, update: Update, context: Context) -> None:
+        """A photo or document without a caption: one line saying how to ask (only when addressed to us)."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.chat.type != ChatType.PRIVATE and not addressed_by_reply(message, context.bot.id):
+            return
+        await self._send(message, render_text(texts(user_lang(update))["attachment_hint"]))
+
+    @staticmethod
+    def _keep_sources(chat_data: dict[str, Any], answer: Answer, key: str) -> None:
+        """The sources behind the answer's button, bounded in count and in size (the newest always kept)."""
         answers: dict[str, dict[str, Any]] = chat_data.setdefault("answers", {})
-        key = secrets.token_hex(4)
         answers[key] = {"lang": answer.lang, "citations": [asdict(c) for c in answer.citations]}
-        while len(answers) > ANSWERS_KEPT:
+
+        def size() -> int:
+            return sum(len(c["text"]) + len(c["title"]) for e in answers.values() for c in e["citations"])
+
+        while len(answers) > ANSWERS_KEPT or (len(answers) > 1 and size() > CHAT_STATE_CHARS):
             del answers[next(iter(answers))]
+
+    def _remember(self, chat_data: dict[str, Any], answer: Answer, key: str) -> None:
+        """A delivered answer: the turn for follow-ups (bounded), its sources, and /sources pointing at it."""
+        if self.history_turns:
+            turn = (answer.question, answer.answer[:HISTORY_ANSWER_CHARS])
+            chat_data["history"] = [*chat_data.get("history", []), turn][-self.history_turns :]
+        if key not in chat_data.get("answers", {}):
+            self._keep_sources(chat_data, answer, key)
         chat_data["last"] = key
-        return key
 
     async def on_sources_button(self, update: Update, context: Context) -> None:
         """The Sources button: the full quoted sentences of that answer, as a reply to it."""
@@ -341,26 +408,32 @@ class KhabarBot:
 
     # -- sending --
 
-    @staticmethod
     async def _send(
-        message: Message, parts: list[str], markup: InlineKeyboardMarkup | None = None, quote: bool = False
+        self,
+        message: Message,
+        parts: list[str],
+        markup: InlineKeyboardMarkup | None = None,
+        quote: bool | None = None,
     ) -> None:
-        """Send the parts in order as replies in the message's chat; the button goes on the last part only."""
-        quote = quote or message.chat.type != ChatType.PRIVATE
+        """Send the parts in order as replies in the message's chat (HTML and no link previews are the
+        application's Defaults); the first part quotes the question in groups (or when `quote`), the button
+        goes on the last part. A part the Bot API answers with a 5xx or that the network loses is sent again
+        after a growing pause (flood-control 429s are the AIORateLimiter's); after the last try it raises."""
         for i, part in enumerate(parts):
-            await message.get_bot().send_message(
-                chat_id=message.chat.id,
-                text=part,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-                message_thread_id=message.message_thread_id if message.is_topic_message else None,
-                reply_parameters=(
-                    ReplyParameters(message.message_id, allow_sending_without_reply=True)
-                    if quote and i == 0
-                    else None
-                ),
-                reply_markup=markup if i == len(parts) - 1 else None,
-            )
+            for attempt in range(self.send_retries + 1):
+                try:
+                    await message.reply_html(
+                        part,
+                        do_quote=quote if i == 0 else False,
+                        reply_markup=markup if i == len(parts) - 1 else None,
+                    )
+                    break
+                except NetworkError as exc:  # 5xx, a dropped connection, a timeout (TimedOut is one)
+                    if attempt == self.send_retries:
+                        raise
+                    pause = SEND_BACKOFF * 2**attempt
+                    log.warning("sending to chat %s failed (%s); again in %.1fs", message.chat.id, exc, pause)
+                    await asyncio.sleep(pause)
 
     async def on_error(self, update: object, context: Context) -> None:
         """Anything a handler did not catch: log the traceback (the formatter keeps the token out)."""
@@ -380,7 +453,31 @@ def state_path(settings: Settings) -> Path:
     return path if path.is_absolute() else Path(settings.data_dir) / path
 
 
-async def _post_init(app: Application) -> None:
+def _post_init(on_stop: Callable[[], None] | None) -> Callable[[Application], Any]:
+    async def post_init(app: Application) -> None:
+        await _announce(app)
+        if on_stop is not None:
+            _stop_gracefully_on_signals(app, on_stop)
+
+    return post_init
+
+
+def _stop_gracefully_on_signals(app: Application, on_stop: Callable[[], None]) -> None:
+    """SIGTERM and SIGINT: cut answers in progress short (`on_stop`), then let PTB stop as usual, which waits
+    for them (now bounded), saves the state file and exits."""
+    loop = asyncio.get_running_loop()
+
+    def stop(sig: signal.Signals) -> None:
+        log.info("%s: finishing answers in progress, then stopping", sig.name)
+        on_stop()
+        app.stop_running()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop, sig)
+
+
+async def _announce(app: Application) -> None:
     """The command menu in both languages (Arabic for Arabic-language apps), then a line saying we are up."""
     for lang in ("en", "ar"):
         t = texts(lang)
@@ -389,8 +486,11 @@ async def _post_init(app: Application) -> None:
     log.info("ready as @%s", app.bot.username)
 
 
-def build_application(settings: Settings, answerer: Answerer) -> Application:
-    """The PTB application: concurrent updates, AIORateLimiter with retries, persistent chat data."""
+def build_application(
+    settings: Settings, answerer: Answerer, on_stop: Callable[[], None] | None = None
+) -> Application:
+    """The PTB application: concurrent updates, AIORateLimiter with retries, persistent chat data, HTML
+    replies without link previews by default; `on_stop` runs first when a stop signal arrives."""
     token = settings.telegram_token.get_secret_value().strip()
     state = state_path(settings)
     state.parent.mkdir(parents=True, exist_ok=True)
@@ -405,11 +505,22 @@ def build_application(settings: Settings, answerer: Answerer) -> Application:
         .base_url(settings.telegram_base_url)
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, allow_sending_without_reply=True
+            )
+        )
         .persistence(persistence)
-        .post_init(_post_init)
+        .post_init(_post_init(on_stop))
         .build()
     )
-    bot = KhabarBot(answerer, parse_ids(settings.telegram_allowed_users), settings.telegram_history_turns)
+    bot = KhabarBot(
+        answerer,
+        parse_ids(settings.telegram_allowed_users),
+        settings.telegram_history_turns,
+        any_group=settings.telegram_allowed_users_any_group,
+        send_retries=settings.telegram_send_retries,
+    )
     bot.install(app)
     return app
 
@@ -431,8 +542,13 @@ def main(settings: Settings) -> None:
     try:
         if kb.ensure_seeded() is not None:
             log.info("the store was empty: ingested %s", settings.seeds_dir)
-        kb.ask("warm up")  # loads the embedder and the BM25 index before the first user waits for them
-        app = build_application(settings, kb)
+        kb.warm_up()  # the embedder and the BM25 index, before the first user waits; never the LLM
+
+        def cut_answers_short() -> None:
+            if kb.answerer is not None:
+                kb.answerer.stop_by = time.monotonic() + settings.telegram_shutdown_grace
+
+        app = build_application(settings, kb, on_stop=cut_answers_short)
         if settings.telegram_webhook_url:
             url = settings.telegram_webhook_url
             log.info(
@@ -449,9 +565,10 @@ def main(settings: Settings) -> None:
                 secret_token=webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=3,
+                stop_signals=None,  # ours, installed in post_init: they bound the answers in progress first
             )
         else:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=3, stop_signals=None)
     except InvalidToken:
         log.error("Telegram rejected the token: check KHABAR_TELEGRAM_TOKEN.")
         raise SystemExit(1) from None

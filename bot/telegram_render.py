@@ -17,11 +17,15 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Literal
 
+from telegram.constants import MessageLimit
+
 from prompts import load, phrases
 from retrieval.answer import Answer, Citation
+from retrieval.text import tokenize
 
-MAX_CHARS = 4096  # Telegram's limit for one message's text
+MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # Telegram's limit for one message's text (4096)
 TITLE_CHARS = 90  # titles in the compact sources block are cut to this
+QUOTE_CHARS = 600  # a longer quote is shortened around its best part in the answer (whole under Sources)
 
 Style = Literal["plain", "bold", "italic", "code", "quote"]
 _TAGS: dict[str, tuple[str, str]] = {
@@ -142,10 +146,43 @@ def _short(title: str) -> str:
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
 
 
+def shorten_quote(sentence: str, question: str, limit: int = QUOTE_CHARS) -> str:
+    """A sentence longer than `limit`, cut to the window of about `limit` characters (on word borders) that
+    shares the most words with the question, with "…" where text was left out; shorter ones unchanged."""
+    if len(sentence) <= limit:
+        return sentence
+    wanted = set(tokenize(question))
+    words = list(re.finditer(r"\S+", sentence))
+    hits = [bool(set(tokenize(w.group(0))) & wanted) for w in words]
+    best, starts, j, score = -1, [0], 0, 0
+    for i in range(len(words)):  # a window of words from i, up to `limit` characters: slid one word at a time
+        if i and words[i].start() > len(sentence) - limit:
+            break
+        while j < len(words) and words[j].end() <= words[i].start() + limit:
+            score += hits[j]
+            j += 1
+        if score > best:
+            best, starts = score, [i]
+        elif score == best:
+            starts.append(i)
+        score -= hits[i] if i < j else 0
+    best_start = starts[len(starts) // 2]  # of the equally good windows, the one with the match in its middle
+    start = words[best_start].start()
+    kept = [w for w in words[best_start:] if w.end() <= start + limit]
+    end = kept[-1].end() if kept else start + limit
+    return ("…" if start > 0 else "") + sentence[start:end] + ("…" if end < len(sentence) else "")
+
+
 def answer_blocks(answer: Answer) -> list[Block]:
-    """The answer's paragraphs with their [n] markers, then a compact sources block: [n] and the title."""
+    """The answer's paragraphs with their [n] markers, then a compact sources block: [n] and the title.
+
+    A very long quoted sentence is shown shortened around its best part; the Sources button shows it whole."""
     blocks = [Block(answer.notice, "italic")] if answer.notice else []
-    blocks += [Block(p.strip()) for p in answer.answer.split("\n\n") if p.strip()]
+    body = answer.answer
+    for c in answer.citations:
+        if len(c.text) > QUOTE_CHARS and c.text in body:
+            body = body.replace(c.text, shorten_quote(c.text, answer.question))
+    blocks += [Block(p.strip()) for p in body.split("\n\n") if p.strip()]
     if answer.citations:
         blocks.append(Block(phrases(answer.lang)["sources"], "bold"))
         blocks += [Block(f"[{c.n}] {_short(c.title)}", tight=True) for c in answer.citations]

@@ -7,7 +7,9 @@ the answer sentence citing it is supported. Anything else ends in the extractive
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,11 +20,13 @@ from llama_index.llms.openai_like import OpenAILike
 
 from prompts import load, phrases
 from retrieval.answer import Answer, AnswerSentence, Citation, extractive_answer
+from retrieval.citations import strip_markers
 from retrieval.language import Lang, detect_language
-from retrieval.llm import LLMError, chat, stream_chat
+from retrieval.llm import LLMError, chat, stream_chat, within
+from retrieval.planted import planted_sentences
 from retrieval.search import SentenceHit
-from retrieval.text import normalize
-from retrieval.verify import Evidence, SupportChecker, is_instruction, strip_markers
+from retrieval.text import normalize, split_sentences
+from retrieval.verify import Evidence, SupportChecker
 
 TokenFn = Callable[[str], None]
 History = list[tuple[str, str]]
@@ -36,13 +40,28 @@ class Source:
     hit: SentenceHit
 
 
-def choose_sources(hits: list[SentenceHit], k: int) -> list[Source]:
-    """The k best distinct sentences, numbered from 1; sentences that address the model are never given."""
+def planted_hits(hits: list[SentenceHit]) -> dict[str, str]:
+    """Sentence id -> reason for every planted sentence among the hits, each judged with its article's other
+    sentences that search returned (search returns every sentence of the articles it scores)."""
+    articles: dict[str, list[SentenceHit]] = {}
+    for hit in hits:
+        articles.setdefault(hit.doc_id, []).append(hit)
+    planted: dict[str, str] = {}
+    for sentences in articles.values():
+        sentences.sort(key=lambda h: h.n)
+        for i, reason in planted_sentences([h.text for h in sentences]).items():
+            planted[sentences[i].sentence_id] = reason
+    return planted
+
+
+def choose_sources(hits: list[SentenceHit], k: int, planted: Mapping[str, str] | None = None) -> list[Source]:
+    """The k best distinct sentences, numbered from 1; planted sentences are never given to the model."""
+    planted = planted_hits(hits) if planted is None else planted
     chosen: list[Source] = []
     seen: set[str] = set()
     for hit in hits:
         key = normalize(hit.text)
-        if key in seen or is_instruction(hit.text):
+        if key in seen or hit.sentence_id in planted:
             continue
         seen.add(key)
         chosen.append(Source(len(chosen) + 1, hit))
@@ -101,9 +120,18 @@ def condense_messages(question: str, history: History, lang: Lang, turns: int = 
     ]
 
 
-def condense(llm: OpenAILike, question: str, history: History, lang: Lang, max_chars: int) -> str:
+def condense(
+    llm: OpenAILike,
+    question: str,
+    history: History,
+    lang: Lang,
+    max_chars: int,
+    deadline: Callable[[], float] | None = None,
+) -> str:
     """A standalone question for a follow-up; raises LLMError, or ValueError for an unusable reply."""
-    reply = chat(llm, condense_messages(question, history, lang))
+    until = deadline or (lambda: math.inf)
+    messages = condense_messages(question, history, lang)
+    reply = within(lambda stop: chat(llm, messages, _left(until)), until)
     lines = [line.strip().strip("\"'«»“”").strip() for line in reply.strip().splitlines() if line.strip()]
     if not lines or len(lines[0]) > max_chars:
         raise ValueError("no standalone question in the reply")
@@ -145,10 +173,17 @@ def strip_thinking(reply: str) -> str:
     return _THINKING.sub("", reply, count=1).lstrip()
 
 
-def _collect(chunks: Iterator[str], on_token: TokenFn) -> str:
-    """Stream the answer part of the reply: a leading thinking block is never shown, markers only when whole."""
+def _collect(
+    chunks: Iterator[str], on_token: TokenFn, stop: threading.Event | None = None, max_chars: int = 0
+) -> str:
+    """Stream the answer part of the reply: a leading thinking block is never shown, markers only when whole.
+
+    Reading stops when `stop` is set (the deadline passed) or once the answer part exceeds `max_chars`.
+    """
     buffer, parts, shown_from = CitationBuffer(), [], 0
     for delta in chunks:
+        if stop is not None and stop.is_set():
+            break
         parts.append(delta)
         raw = "".join(parts)
         head = raw.lstrip()
@@ -157,19 +192,60 @@ def _collect(chunks: Iterator[str], on_token: TokenFn) -> str:
         answer = strip_thinking(raw)
         new, shown_from = answer[shown_from:], len(answer)
         shown = buffer.feed(new)
-        if shown:
+        if shown and not (stop is not None and stop.is_set()):
             on_token(shown)
+        if max_chars and len(answer) > max_chars:
+            break  # the rest would be cut before verifying: stop paying for it
     rest = buffer.flush()
-    if rest:
+    if rest and not (stop is not None and stop.is_set()):
         on_token(rest)
-    return strip_thinking("".join(parts))
+    return "".join(parts)
 
 
-def generate(llm: OpenAILike, messages: list[ChatMessage], on_token: TokenFn | None = None) -> str:
-    """The model's answer; streamed through `on_token` (complete citation markers only) when given."""
+def _left(until: Callable[[], float]) -> float | None:
+    left = until() - time.monotonic()
+    return None if math.isinf(left) else left
+
+
+def generate(
+    llm: OpenAILike,
+    messages: list[ChatMessage],
+    on_token: TokenFn | None = None,
+    until: Callable[[], float] | None = None,
+    max_chars: int = 0,
+) -> str:
+    """The model's raw reply (thinking included, see `answer_part`); streamed through `on_token` (complete
+    citation markers only) when given; abandoned with LLMError("deadline") when the clock passes `until()`."""
+    until = until or (lambda: math.inf)
     if on_token is None:
-        return strip_thinking(chat(llm, messages))
-    return _collect(stream_chat(llm, messages), on_token)
+        return within(lambda stop: chat(llm, messages, _left(until)), until)
+    return within(
+        lambda stop: _collect(stream_chat(llm, messages, _left(until)), on_token, stop, max_chars), until
+    )
+
+
+def answer_part(reply: str) -> tuple[str, str]:
+    """The reply without its thinking block, and "empty" or "thinking" when nothing usable is left.
+
+    A reasoning model cut off inside `<think>` (max tokens, a stalled server) leaves no answer at all; saying so
+    is more honest than treating the silence as an answer in the wrong language.
+    """
+    text = strip_thinking(reply)
+    if strip_markers(text).strip(" .[]\n"):
+        return text, ""
+    unclosed = reply.lstrip().startswith(_THINK_OPEN) and _THINK_CLOSE not in reply
+    return "", "thinking" if unclosed else "empty"
+
+
+def cap_reply(reply: str, max_chars: int) -> tuple[str, bool]:
+    """At most `max_chars` of the reply, cut at the last sentence end inside the limit; says whether it cut."""
+    if not max_chars or len(reply) <= max_chars:
+        return reply, False
+    spans = [s for s in split_sentences(reply) if s.end <= max_chars]
+    end = spans[-1].end if spans else max_chars
+    # a citation marker right after the last kept sentence's full stop still belongs to it
+    tail = re.match(r"(?:\s*[\[【(^][^\]】)\n]{0,20}[\]】)]?)*", reply[end : max_chars + 40])
+    return reply[: end + (tail.end() if tail else 0)], True
 
 
 # ---- answering -----------------------------------------------------------------------------------------
@@ -187,7 +263,13 @@ def reply_language(reply: str) -> Lang:
 
 @dataclass
 class LLMAnswerer:
-    """Prompt, generate (streaming or not), check the language, verify every sentence, or fall back."""
+    """Prompt, generate (streaming or not), check the language, verify every sentence, or fall back.
+
+    Cost and waiting are bounded: the reply is cut to `max_answer_chars` and `max_answer_sentences` before it is
+    verified, and the whole answer (retries included; condensing too, when the caller passes the same
+    deadline) gets `deadline` seconds, after which the extractive answer is shown. `stop_by` (a monotonic time,
+    set by a front end that is shutting down) brings every answer in progress to an end by then.
+    """
 
     llm: OpenAILike
     checker: SupportChecker
@@ -197,6 +279,15 @@ class LLMAnswerer:
     vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = (
         None  # stored passage vectors by sentence id
     )
+    max_answer_chars: int = 1500
+    max_answer_sentences: int = 6
+    deadline: float = 90.0
+    stop_by: float = math.inf
+
+    def clock(self, started: float | None = None) -> Callable[[], float]:
+        """When an answer started at `started` must be over: its deadline, or a shutdown's, whichever is first."""
+        ends = (started if started is not None else time.monotonic()) + self.deadline
+        return lambda: min(ends, self.stop_by)
 
     def answer(
         self,
@@ -206,41 +297,72 @@ class LLMAnswerer:
         on_token: TokenFn | None = None,
         on_restart: TokenFn | None = None,
         asked: str | None = None,
+        until: Callable[[], float] | None = None,
     ) -> Answer:
         """Answer `question` (the standalone form of `asked`, the user's own words, when they differ)."""
         asked = asked or question
+        until = until or self.clock()
         text = phrases(lang)
         timings: dict[str, float] = {}
-        sources = choose_sources(hits, self.sources)
+        planted = planted_hits(hits)
+        sources = choose_sources(hits, self.sources, planted)
         if not sources or hits[0].score < self.abstain_below[lang]:
             # the same evidence gate as the extractive answer: when search found nothing strong enough, the
             # model is not asked to write from weak sources; abstaining is the right answer
             return Answer(question=asked, lang=lang, answer=text["abstain"], abstained=True, mode="llm")
+        clean = [h for h in hits if h.sentence_id not in planted]  # never quoted either
         messages = answer_messages(question, lang, sources)
         t0 = time.perf_counter()
+
+        def fail(notice: str) -> Answer:
+            timings["llm_ms"] = (time.perf_counter() - t0) * 1000
+            return self._fallback(asked, lang, clean, notice, [], timings)
+
         try:
-            reply = generate(self.llm, messages, on_token)
+            raw = generate(self.llm, messages, on_token, until, self.max_answer_chars)
+            reply, missing = answer_part(raw)
+            if missing:
+                return fail(text["llm_thinking"] if missing == "thinking" else text["llm_empty"])
             if reply_language(reply) != lang and not _is_abstention(reply):
                 if on_restart:
                     on_restart(text["llm_retry_language"])
-                reply = generate(self.llm, retry_messages(messages, reply, lang), on_token)
+                raw = generate(
+                    self.llm, retry_messages(messages, reply, lang), on_token, until, self.max_answer_chars
+                )
+                reply, missing = answer_part(raw)
+                if missing:
+                    return fail(text["llm_thinking"] if missing == "thinking" else text["llm_empty"])
                 if reply_language(reply) != lang and not _is_abstention(reply):
-                    timings["llm_ms"] = (time.perf_counter() - t0) * 1000
-                    return self._fallback(asked, lang, hits, text["llm_wrong_language"], [], timings)
+                    return fail(text["llm_wrong_language"])
         except LLMError as exc:
-            timings["llm_ms"] = (time.perf_counter() - t0) * 1000
-            return self._fallback(asked, lang, hits, text["llm_failed"].format(reason=exc.kind), [], timings)
+            if (
+                exc.kind == "deadline" or time.monotonic() >= until() - 0.25
+            ):  # a client timeout at the deadline
+                shutting_down = self.stop_by <= time.monotonic()
+                return fail(
+                    text["llm_shutdown"]
+                    if shutting_down
+                    else text["llm_deadline"].format(seconds=round(self.deadline))
+                )
+            return fail(text["llm_failed"].format(reason=exc.kind))
         t1 = time.perf_counter()
         timings["llm_ms"] = (t1 - t0) * 1000
+        reply, cut = cap_reply(reply, self.max_answer_chars)
         sentences = self.verify(reply, sources, lang)
+        if len(sentences) > self.max_answer_sentences:
+            sentences, cut = sentences[: self.max_answer_sentences], True
         timings["verify_ms"] = (time.perf_counter() - t1) * 1000
-        return self._assemble(asked, lang, hits, sources, sentences, timings)
+        answer = self._assemble(asked, lang, clean, sources, sentences, timings)
+        if cut and answer.mode == "llm" and not answer.abstained:
+            answer.notice = " ".join(n for n in (answer.notice, text["llm_cut"]) if n)
+        return answer
 
     def verify(self, reply: str, sources: list[Source], lang: Lang) -> list[AnswerSentence]:
-        """Verdicts for every reply sentence; an abstention sentence is kept apart, not judged as a claim."""
+        """Verdicts for the reply's sentences (at most `max_answer_sentences` are judged); an abstention
+        sentence is kept apart, not judged as a claim."""
         stored = self.vectors([s.hit.sentence_id for s in sources]) if self.vectors else {}
         evidence = [Evidence(s.n, s.hit.text, stored.get(s.hit.sentence_id)) for s in sources]
-        verdicts = self.checker.verify(reply, evidence)
+        verdicts = self.checker.verify(reply, evidence, limit=self.max_answer_sentences + 1)
         for verdict in verdicts:
             if _is_abstention(verdict.text):
                 verdict.citations, verdict.supported, verdict.reason = [], False, "abstention"
@@ -301,8 +423,8 @@ class LLMAnswerer:
         sentences: list[AnswerSentence],
         timings: dict[str, float],
     ) -> Answer:
-        clean = [h for h in hits if not is_instruction(h.text)]  # never quote a planted instruction either
-        answer = extractive_answer(asked, lang, clean, self.max_citations, self.abstain_below[lang])
+        """The extractive answer over `hits` (already without planted sentences), with the notice saying why."""
+        answer = extractive_answer(asked, lang, hits, self.max_citations, self.abstain_below[lang])
         answer.mode = "fallback"
         answer.notice = notice
         answer.sentences = sentences

@@ -7,7 +7,10 @@ one `LLMError`, which the pipeline answers with the extractive fallback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import openai
 from llama_index.core.base.llms.types import ChatMessage
@@ -56,19 +59,62 @@ def _error(exc: Exception) -> LLMError:
     return LLMError("bad reply", f"{type(exc).__name__}: {exc}")
 
 
-def chat(llm: OpenAILike, messages: Sequence[ChatMessage]) -> str:
+def _timeout(llm: OpenAILike, timeout: float | None) -> dict[str, float]:
+    """Per-request timeout for the openai client: what is left of the deadline, never more than its own."""
+    if timeout is None:
+        return {}
+    return {"timeout": max(0.5, min(timeout, float(getattr(llm, "timeout", timeout))))}
+
+
+def chat(llm: OpenAILike, messages: Sequence[ChatMessage], timeout: float | None = None) -> str:
     """The whole reply text."""
     try:
-        return llm.chat(list(messages)).message.content or ""
+        return llm.chat(list(messages), **_timeout(llm, timeout)).message.content or ""
     except Exception as exc:  # the client raises openai, httpx and parsing errors; all mean "no answer"
         raise _error(exc) from exc
 
 
-def stream_chat(llm: OpenAILike, messages: Sequence[ChatMessage]) -> Iterator[str]:
+def stream_chat(
+    llm: OpenAILike, messages: Sequence[ChatMessage], timeout: float | None = None
+) -> Iterator[str]:
     """The reply as it is generated, one text delta at a time."""
     try:
-        for chunk in llm.stream_chat(list(messages)):
+        for chunk in llm.stream_chat(list(messages), **_timeout(llm, timeout)):
             if chunk.delta:
                 yield chunk.delta
     except Exception as exc:
         raise _error(exc) from exc
+
+
+T = TypeVar("T")
+
+
+def within(work: Callable[[threading.Event], T], until: Callable[[], float], poll: float = 0.05) -> T:
+    """`work(stop)` in a daemon thread, given up when the clock passes `until()` (re-read while waiting, so
+    a shutdown can bring it closer): then `stop` is set, so the work stops reading, and LLMError("deadline").
+
+    The openai client retries and times out per request; this bounds the whole call, retries included.
+    """
+    stop = threading.Event()
+    done = threading.Event()
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work(stop)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="khabar-llm", daemon=True).start()
+    try:
+        while not done.wait(poll):
+            if time.monotonic() >= until():
+                raise LLMError("deadline")
+    except BaseException:  # the deadline, or Ctrl-C in a terminal: the worker stops reading and showing
+        stop.set()
+        raise
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]

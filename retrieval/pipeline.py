@@ -125,6 +125,9 @@ class Khabar:
                 max_citations=settings.max_citations,
                 abstain_below=settings.abstain_thresholds,
                 vectors=self._sentence_vectors,
+                max_answer_chars=settings.llm_max_answer_chars,
+                max_answer_sentences=settings.llm_max_answer_sentences,
+                deadline=settings.llm_deadline,
             )
 
     # ---- store ------------------------------------------------------------------------------------
@@ -257,6 +260,11 @@ class Khabar:
                 return None
             return self._ingest([seeds], False, progress, on_total, on_progress)
 
+    def warm_up(self) -> None:
+        """Load the embedder and the BM25 index before the first user waits for them; never asks the LLM."""
+        self.searcher.refresh()
+        self.searcher.search("warm up")
+
     def stats(self) -> StoreStats:
         manifest = read_manifest(self.store)
         complete = [e for e in manifest.values() if e.status == COMPLETE]
@@ -292,11 +300,15 @@ class Khabar:
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
         timings: dict[str, float] = {}
-        query = self._standalone(question, history, lang, timings)
+        # one deadline for the whole LLM answer: condensing a follow-up, the answer, a retry
+        until = self.answerer.clock() if self.answerer is not None else None
+        query = self._standalone(question, history, lang, timings, until)
         self.searcher.refresh()
         result = self.searcher.search(query)
         if self.answerer is not None:
-            answer = self.answerer.answer(query, lang, result.hits, on_token, on_restart, asked=question)
+            answer = self.answerer.answer(
+                query, lang, result.hits, on_token, on_restart, asked=question, until=until
+            )
         else:
             answer = extractive_answer(
                 question,
@@ -317,7 +329,12 @@ class Khabar:
         return Turn(answer=answer, search=result, retrieval_query=query)
 
     def _standalone(
-        self, question: str, history: History | None, lang: Lang, timings: dict[str, float]
+        self,
+        question: str,
+        history: History | None,
+        lang: Lang,
+        timings: dict[str, float],
+        until: Callable[[], float] | None = None,
     ) -> str:
         """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
         if self.llm is None or not history:
@@ -327,7 +344,7 @@ class Khabar:
 
         start = time.perf_counter()
         try:
-            return condense(self.llm, question, history, lang, self.settings.max_question_chars)
+            return condense(self.llm, question, history, lang, self.settings.max_question_chars, until)
         except (LLMError, ValueError):
             return retrieval_query(question, history)
         finally:

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
         description="A citation is refused when another given source fits the sentence better by more.",
     )
 
+    # Bounded cost and waiting for LLM answers (issue 9)
+    llm_max_answer_chars: int = Field(
+        1500, ge=100, description="A generated answer is cut to this many characters before it is verified."
+    )
+    llm_max_answer_sentences: int = Field(
+        6, ge=1, le=50, description="...and to this many sentences; the rest is neither verified nor shown."
+    )
+    llm_deadline: float = Field(
+        90.0,
+        gt=0,
+        description="Seconds for a whole LLM answer (condensing and retries included); then the extractive answer.",
+    )
+
     # Telegram
     telegram_token: SecretStr = Field(SecretStr(""), description="Bot token from @BotFather (never printed).")
     telegram_base_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL.")
@@ -95,6 +108,20 @@ class Settings(BaseSettings):
         Path("telegram_state.pickle"), description="Bot state (chat histories); relative = inside data_dir."
     )
     telegram_log_level: str = Field("INFO", description="Bot log level; the token is always redacted.")
+    # Telegram delivery and shutdown (issue 9)
+    telegram_allowed_users_any_group: bool = Field(
+        False,
+        description="An allowed user may summon the bot in a group that is not itself allowed (default: no).",
+    )
+    telegram_send_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries (with backoff) of a message the Bot API refused with 5xx or lost.",
+    )
+    telegram_shutdown_grace: float = Field(
+        8.0, ge=0, description="On SIGTERM, seconds answers in progress may still take; then extractive ones."
+    )
 
     # ingest safety and terminal output
     store_timeout: float = Field(

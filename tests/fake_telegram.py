@@ -6,8 +6,9 @@ editMessageText, sendChatAction, setMyCommands, answerCallbackQuery) and checks 
 HTML entities parsed the way Telegram parses them (an unescaped `<` is an error), 4096 characters at most after
 parsing, callback data of at most 64 bytes. Bodies are accepted form-encoded (as PTB sends them) or as JSON.
 
-Tests inject updates (`send_text`, `press_button`), read what the bot sent (`messages`, `wait_messages`), and
-script a flood-control 429 with `fail_next`.
+Tests inject updates (`send_text`, `send_photo`, `press_button`), read what the bot sent (`messages`,
+`wait_messages`), and script failures with `fail_next`: a flood-control 429 with retry_after, a 5xx, or a
+connection closed without an answer (what a network failure looks like to the client).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class _Server(ThreadingHTTPServer):
         """A client that hangs up (the bot stopping mid long poll) is normal here, not worth a traceback."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
 
 
 class BotApiError(Exception):
@@ -162,8 +167,8 @@ class _State:
     sent: list[Sent] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # method -> scripted 429s as (chat id or None for any chat, retry_after)
-    failures: dict[str, list[tuple[int | None, int]]] = field(default_factory=dict)
+    # method -> scripted failures as (chat id or None for any chat, retry_after, HTTP status; 0 = drop)
+    failures: dict[str, list[tuple[int | None, int, int]]] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # language code -> commands
     webhook: dict[str, Any] = field(default_factory=dict)
 
@@ -274,8 +279,10 @@ class FakeTelegram:
         language_code: str = "en",
         reply_to: Sent | None = None,
         mention: bool = False,
+        photo: bool = False,
     ) -> dict[str, Any]:
-        """A message update body; `mention` prefixes "@<bot username> " with a mention entity, as Telegram does."""
+        """A message update body; `mention` prefixes "@<bot username> " with a mention entity, as Telegram does;
+        `photo` makes it a photo whose caption is `text` (no caption when `text` is empty)."""
         if mention:
             text = f"@{self.username} {text}"
         entities = []
@@ -292,6 +299,16 @@ class FakeTelegram:
         }
         if entities:
             message["entities"] = entities
+        if photo:
+            del message["text"]
+            size = {"file_id": "AgAD", "file_unique_id": "AQAD", "width": 640, "height": 480}
+            message["photo"] = [size]
+            if text:
+                message["caption"] = text
+                if "entities" in message:
+                    message["caption_entities"] = message.pop("entities")
+            else:
+                message.pop("entities", None)
         if reply_to is not None:
             message["reply_to_message"] = self._as_message(reply_to)
         return {"message": message}
@@ -299,6 +316,10 @@ class FakeTelegram:
     def send_text(self, chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
         """Inject a text message from a user (see `message` for the options); returns the update."""
         return self.push(self.message(chat_id, text, **kwargs))
+
+    def send_photo(self, chat_id: int, caption: str = "", **kwargs: Any) -> dict[str, Any]:
+        """Inject a photo from a user, with `caption` (none when empty); returns the update."""
+        return self.push(self.message(chat_id, caption, photo=True, **kwargs))
 
     def press_button(self, sent: Sent, data: str, user_id: int | None = None) -> dict[str, Any]:
         """Inject a callback query: a user pressed an inline button of a message the bot sent."""
@@ -314,10 +335,18 @@ class FakeTelegram:
             }
         )
 
-    def fail_next(self, method: str, retry_after: int, chat_id: int | None = None, times: int = 1) -> None:
-        """The next `times` calls of `method` (for `chat_id`, if given) get a 429 with this retry_after."""
+    def fail_next(
+        self,
+        method: str,
+        retry_after: int = 0,
+        chat_id: int | None = None,
+        times: int = 1,
+        status: int = 429,
+    ) -> None:
+        """The next `times` calls of `method` (for `chat_id`, if given) fail: a 429 with this retry_after, another
+        HTTP status (500, 502...), or with status 0 a connection closed without any answer."""
         with self._cond:
-            self._state.failures.setdefault(method, []).extend([(chat_id, retry_after)] * times)
+            self._state.failures.setdefault(method, []).extend([(chat_id, retry_after, status)] * times)
 
     # ---- what tests read ----
 
@@ -377,7 +406,11 @@ class FakeTelegram:
         if match and match.group(1) == self.token:
             method = match.group(2)
             params = self._params(request.headers.get("Content-Type", ""), raw)
-            status, body = self._dispatch(method, params)
+            try:
+                status, body = self._dispatch(method, params)
+            except _Drop:
+                request.close_connection = True
+                return
         elif match:
             status, body = 401, BotApiError(401, "Unauthorized").body()
         payload = json.dumps(body).encode()
@@ -412,12 +445,19 @@ class FakeTelegram:
                 raise BotApiError(404, "Not Found")
             with self._cond:
                 queue = self._state.failures.get(method, [])
-                for i, (chat_id, retry_after) in enumerate(queue):
+                for i, (chat_id, retry_after, status) in enumerate(queue):
                     if chat_id is None or str(chat_id) == str(params.get("chat_id")):
                         del queue[i]
-                        raise BotApiError(
-                            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-                        )
+                        if status == 0:
+                            call.status = 0
+                            raise _Drop
+                        if status == 429:
+                            raise BotApiError(
+                                429,
+                                f"Too Many Requests: retry after {retry_after}",
+                                {"retry_after": retry_after},
+                            )
+                        raise BotApiError(status, "Internal Server Error" if status == 500 else "Bad Gateway")
             body: dict[str, Any] = {"ok": True, "result": handler(params)}
         except BotApiError as exc:
             call.status, body = exc.code, exc.body()

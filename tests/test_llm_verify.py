@@ -7,20 +7,13 @@ from dataclasses import fields
 
 import pytest
 
+from retrieval.citations import parse_answer
 from retrieval.generate import CitationBuffer, choose_sources
+from retrieval.names import latin_names, missing_names
+from retrieval.numbers import months_in, numbers_in, weekdays_in
+from retrieval.planted import is_instruction
 from retrieval.search import SentenceHit
-from retrieval.verify import (
-    Evidence,
-    SupportChecker,
-    fact_mismatch,
-    is_instruction,
-    missing_names,
-    months_in,
-    names_in,
-    numbers_in,
-    parse_answer,
-    weekdays_in,
-)
+from retrieval.verify import Evidence, SupportChecker, fact_mismatch
 
 DATE_SENTENCE = (
     "وحسب بيان وزارة الداخلية العراقية، تعرض رئيس الوزراء العراقي مصطفى الكاظمي لمحاولة اغتيال صباح الأحد 7 "
@@ -61,7 +54,9 @@ def test_months_and_weekdays_agree_across_languages() -> None:
 
 
 def test_english_names_are_found_in_arabic_sources_by_sound() -> None:
-    assert names_in("Prime Minister Mustafa al-Kadhimi's house in Baghdad, says the Interior Ministry.") == [
+    assert latin_names(
+        "Prime Minister Mustafa al-Kadhimi's house in Baghdad, says the Interior Ministry."
+    ) == [
         "Mustafa",
         "Kadhimi",
         "Baghdad",
@@ -128,7 +123,8 @@ def test_support_check_cross_lingual(checker: SupportChecker) -> None:
     )
     assert [v.supported for v in verdicts] == [True, True, False, False], [v.reason for v in verdicts]
     assert verdicts[0].citations == [1] and verdicts[1].citations == [2]
-    assert verdicts[2].citations == [] and "name Shamkhani" in verdicts[2].reason  # misplaced citation
+    # misplaced: the cited sentence has neither "first" (أول) nor Shamkhani
+    assert verdicts[2].citations == [] and verdicts[2].reason.startswith("number 1 not in")
     assert "number 5" in verdicts[3].reason
 
 
@@ -147,4 +143,4 @@ def test_support_check_same_language(checker: SupportChecker) -> None:
 def test_a_planted_instruction_never_supports_a_claim(checker: SupportChecker) -> None:
     verdicts = checker.verify("Kadhimi resigned and fled to Paris [1].", [Evidence(1, PLANTED)])
     assert not verdicts[0].supported
-    assert "instruction" in verdicts[0].reason
+    assert "planted" in verdicts[0].reason

@@ -180,3 +180,25 @@ def test_fake_server_rejects_what_telegram_rejects(fake: FakeTelegram) -> None:
                 pass
 
     run(scenario)
+
+
+def test_refused_chats_leave_nothing_in_the_state_file(fake: FakeTelegram, data_dir: Path) -> None:
+    answerer = HeldAnswerer(Khabar(make_settings(data_dir)))
+    answerer.release.set()
+    settings = settings_for(fake, data_dir, telegram_allowed_users="7")
+
+    async def scenario() -> None:
+        async with running(build_application(settings, answerer)):
+            fake.send_text(666, QUESTION)  # a stranger, privately
+            fake.send_text(
+                -100666, QUESTION, user_id=7, chat_type="group", mention=True
+            )  # allowed user, other group
+            fake.send_text(7, QUESTION)
+            await wait_messages(fake, 666)
+            await wait_messages(fake, -100666)
+            await wait_messages(fake, 7)
+
+    run(scenario)
+    state = pickle.loads((data_dir / "telegram_state.pickle").read_bytes())
+    assert set(state["chat_data"]) == {7}
+    assert "refused" not in state["bot_data"]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_process import TOKEN, start_bot
 
@@ -118,3 +119,31 @@ def test_webhook_mode_answers_updates_posted_with_the_secret(
     assert bot.stop(signal.SIGTERM) == 0
     assert not fake.calls("getUpdates")  # no polling in webhook mode
     assert secret not in bot.output() and TOKEN not in bot.output()
+
+
+def test_sigterm_cuts_a_slow_llm_answer_to_an_extractive_one_within_the_grace(
+    fake: FakeTelegram, data_dir: Path, tmp_path: Path
+) -> None:
+    """No completion at start-up; on SIGTERM an answer stuck in the LLM becomes extractive after the grace."""
+    with FakeOpenAI() as llm:
+        llm.script(Reply("Kadhimi's house was attacked with three drones [1].", delay=40))  # a stalled model
+        bot = start_bot(
+            fake,
+            data_dir,
+            tmp_path / "work",
+            llm_base_url=llm.url,
+            llm_timeout="60",
+            llm_max_retries="0",
+            telegram_shutdown_grace="1",
+        )
+        assert llm.requests == []  # warming up asked the embedder, not the model
+        fake.send_text(31, "How many drones were used in the attack on Kadhimi's house?")
+        fake.wait_for(lambda: llm.requests, 60, "the LLM request")
+        started = time.monotonic()
+        bot.proc.send_signal(signal.SIGTERM)
+        [answer] = fake.wait_messages(31, 1, timeout=30)
+        assert bot.stop(signal.SIGTERM, timeout=30) == 0
+        elapsed = time.monotonic() - started
+    assert "shutting down" in answer.text and "The articles say" in answer.text
+    assert elapsed < 15, elapsed  # 1 s of grace, then the extractive answer and a clean exit
+    print(f"\nSIGTERM with an answer in progress: answered and exited in {elapsed:.2f}s")

@@ -12,6 +12,8 @@ from telegram import Message
 from bot.telegram import (
     ANSWERS_KEPT,
     CALLBACK_PREFIX,
+    CHAT_STATE_CHARS,
+    HISTORY_ANSWER_CHARS,
     KhabarBot,
     RedactingFormatter,
     parse_ids,
@@ -22,6 +24,7 @@ from bot.telegram_render import (
     Block,
     render_answer,
     render_sources,
+    shorten_quote,
     split_messages,
     telegram_len,
 )
@@ -198,9 +201,30 @@ def check_group_questions(fake: FakeTelegram) -> None:
 def test_per_chat_state_is_bounded() -> None:
     bot = KhabarBot(answerer=None, allowed=frozenset(), history_turns=3)  # type: ignore[arg-type]
     chat_data: dict = {}
-    keys = [bot._remember(chat_data, answer_with(f"جملة {n}.")) for n in range(ANSWERS_KEPT + 5)]
+    keys = [f"{n:08x}" for n in range(ANSWERS_KEPT + 5)]
+    for n, key in enumerate(keys):
+        bot._remember(chat_data, answer_with(f"جملة {n}."), key)
     assert len(chat_data["history"]) == 3
     assert len(chat_data["answers"]) == ANSWERS_KEPT
     assert chat_data["last"] == keys[-1] and keys[-1] in chat_data["answers"]
     assert keys[0] not in chat_data["answers"]
     assert all(len((CALLBACK_PREFIX + k).encode()) <= 64 for k in keys)
+    # long sources: the stored size is capped too (the newest answer is always kept), and so is history
+    huge = "كلمة " * 5000
+    for n in range(5):
+        bot._remember(chat_data, answer_with(huge + str(n)), f"big{n}")
+    stored = sum(len(c["text"]) for e in chat_data["answers"].values() for c in e["citations"])
+    assert "big4" in chat_data["answers"] and stored <= CHAT_STATE_CHARS + len(huge) + 10
+    assert all(len(answer) <= HISTORY_ANSWER_CHARS for _, answer in chat_data["history"])
+
+
+def test_a_long_quote_is_shortened_around_its_best_part() -> None:
+    filler = "وقال المتحدث إن الاجتماع تناول قضايا عامة كثيرة، "
+    sentence = filler * 30 + "وأكد أن الطائرات المسيرة انطلقت من شمال شرقي بغداد، " + filler * 30
+    answer = answer_with(sentence)
+    answer.question = "من أين انطلقت الطائرات المسيرة؟"
+    text = shown(render_answer(answer))
+    assert "انطلقت من شمال شرقي بغداد" in text and "…" in text
+    assert len(text) < len(sentence) / 2
+    assert squash(sentence) in squash(" ".join(parse_html(p) for p in render_sources("ar", answer.citations)))
+    assert shorten_quote("short sentence.", "anything") == "short sentence."
