@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,16 +13,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
 from bot.eval_cli import eval_command
-from bot.render import render_answer, render_sources
+from bot.render import Printer, render_answer, render_source_lines, render_sources
 from prompts import phrases
 from retrieval.answer import Answer
 from retrieval.corpus import iter_files
-from retrieval.index import IngestStats, ProgressFn
+from retrieval.index import IngestProgress, IngestStats, ProgressReport
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.ranker import RankerModelError
@@ -34,21 +35,94 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _open(settings: Settings | None = None) -> Khabar:
+def _open(settings: Settings | None = None, writable: bool = False) -> Khabar:
+    """The pipeline, or one error line and exit code 1 (unreachable server, unusable or read-only data dir)."""
     try:
-        return Khabar(settings or Settings())
+        kb = Khabar(settings or Settings(), writable=writable)
     except (StoreError, RankerModelError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        _error(exc)
         raise typer.Exit(1) from None
+    if kb.store.notice:
+        err.print(f"[dim]{kb.store.notice}[/dim]", highlight=False, markup=True)
+    return kb
+
+
+def _error(exc: Exception) -> None:
+    err.print(Text.assemble(("error: ", "red"), str(exc)), highlight=False)
 
 
 @contextmanager
-def _progress_bar() -> Iterator[tuple[ProgressFn, ProgressFn]]:
-    """An ingest progress bar on stderr: yields (advance by n articles, set the total)."""
-    columns = (TextColumn("[bold]ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("ingest", total=None)
-        yield (lambda n: progress.advance(task, n)), (lambda total: progress.update(task, total=total))
+def _store_errors() -> Iterator[None]:
+    """A store that fails while a command runs (server gone or frozen, store changed underneath): one line,
+    exit code 1, no traceback."""
+    try:
+        yield
+    except StoreError as exc:
+        _error(exc)
+        raise typer.Exit(1) from None
+
+
+def _printer(settings: Settings) -> Printer:
+    return Printer(console, rtl_display=settings.rtl_display)
+
+
+def _waiting(lock: str) -> None:
+    err.print(f"Waiting for another ingest into this store to finish (lock {lock})...", highlight=False)
+
+
+@contextmanager
+def _ingest_progress(settings: Settings) -> Iterator[ProgressReport]:
+    """Ingest progress on stderr: a bar in a terminal, a plain line every few seconds in a log or pipe."""
+    if err.is_terminal:
+        columns = (
+            TextColumn("[bold]ingesting[/bold] {task.fields[counts]}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("ingest", total=None, counts="")
+
+            def update(p: IngestProgress) -> None:
+                counts = (
+                    f"{p.articles_done:,}/{p.articles_total:,} articles, "
+                    f"{p.passages_done:,}/{p.passages_total:,} passages"
+                )
+                bar.update(task, completed=p.passages_done, total=p.passages_total or None, counts=counts)
+
+            yield update
+    else:
+        yield ProgressLines(settings.progress_interval).update
+
+
+class ProgressLines:
+    """For logs and pipes: a line every `interval` seconds with counts, rate and time left, so a long ingest
+    run from cron or CI shows it is alive (nothing for an ingest shorter than that)."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.start = self.last = time.monotonic()
+
+    def update(self, p: IngestProgress) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        rate = p.passages_done / max(now - self.start, 1e-9)
+        left = p.passages_total - p.passages_done
+        eta = _duration(left / rate) if rate > 0 else "unknown"
+        err.print(
+            f"ingest: {p.articles_done:,}/{p.articles_total:,} articles, "
+            f"{p.passages_done:,}/{p.passages_total:,} passages embedded, {rate:.1f} passages/s, ETA {eta}",
+            highlight=False,
+        )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 
 
 def _print_ingest(stats: IngestStats) -> None:
@@ -59,19 +133,29 @@ def _print_ingest(stats: IngestStats) -> None:
         + f"; sentences: {stats.sentences} added; chunks: {stats.chunks} added",
         highlight=False,
     )
+    if stats.kept:
+        err.print(
+            f"kept {stats.kept} stored article(s) whose file is present but failed to load (not pruned)",
+            highlight=False,
+        )
     for path, reason in stats.skipped_files:
-        err.print(f"[dim]skipped {path}: {reason}[/dim]", highlight=False)
+        err.print(Text(f"skipped {path}: {reason}", style="dim"), highlight=False)
     for path, reason in stats.failures:
-        err.print(f"[red]failed[/red] {path}: {reason}", highlight=False)
+        err.print(Text.assemble(("failed", "red"), f" {path}: {reason}"), highlight=False)
 
 
 def _seed_if_empty(kb: Khabar) -> None:
-    if kb.is_empty() and Path(kb.settings.seeds_dir).is_dir():
+    """Ingest the seeds into an empty store (one process does it; others starting at once wait and find it done)."""
+
+    def starting(_: int) -> None:
         err.print(f"The store is empty: ingesting {kb.settings.seeds_dir}/ first.", highlight=False)
-        with _progress_bar() as (advance, set_total):
-            stats = kb.ensure_seeded(progress=advance, on_total=set_total)
-        if stats is not None:
-            _print_ingest(stats)
+
+    if not kb.is_empty():  # the usual case: no progress display at all (ensure_seeded checks again, locked)
+        return
+    with _ingest_progress(kb.settings) as report:
+        stats = kb.ensure_seeded(on_total=starting, on_progress=report, on_wait=_waiting)
+    if stats is not None:
+        _print_ingest(stats)
 
 
 @app.command()
@@ -89,12 +173,13 @@ def ingest(
     if prune and missing:
         err.print("Not pruning: some paths are missing, and pruning would delete their articles.")
         raise typer.Exit(1)
-    kb = _open()
+    settings = Settings()
+    kb = _open(settings, writable=True)
     if not any(True for _ in iter_files(existing)) and not missing:
         err.print("No .txt, .md or .jsonl files found.")
         raise typer.Exit(1)
-    with _progress_bar() as (advance, set_total):
-        stats = kb.ingest(existing, prune=prune, progress=advance, on_total=set_total)
+    with _store_errors(), _ingest_progress(settings) as report:
+        stats = kb.ingest(existing, prune=prune, on_progress=report, on_wait=_waiting)
     _print_ingest(stats)
     if stats.failures or missing:
         raise typer.Exit(1)
@@ -109,64 +194,60 @@ def ask(
 ) -> None:
     """Answer one question with cited source sentences."""
     if question is None and not sys.stdin.isatty():
-        question = sys.stdin.read()
+        question = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     question = question or ""
     if not question.strip():
         err.print(phrases("en")["empty_question"] + "\n" + phrases("ar")["empty_question"])
         raise typer.Exit(2)
-    kb = _open()
-    _seed_if_empty(kb)
-    try:
-        if as_json:
-            answer = kb.ask(question)
-        elif kb.answerer is not None:
-            answer = _stream_answer(kb, question)
-        else:
-            answer = kb.ask(question)
-            render_answer(console, answer)
-    except EmptyQuestion:
-        err.print(phrases(detect_language(question))["empty_question"])
-        raise typer.Exit(2) from None
+    settings = Settings()
+    kb = _open(settings)
+    printer = _printer(settings)
+    with _store_errors():
+        _seed_if_empty(kb)
+        try:
+            if as_json:
+                answer = kb.ask(question)
+            elif kb.answerer is not None:
+                answer = _stream_answer(kb, printer, question)
+            else:
+                answer = kb.ask(question)
+                render_answer(printer, answer)
+        except EmptyQuestion:
+            err.print(phrases(detect_language(question))["empty_question"])
+            raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
 
 
-def _stream_answer(kb: Khabar, question: str, history: History | None = None, sources: bool = True) -> Answer:
+def _stream_answer(
+    kb: Khabar, printer: Printer, question: str, history: History | None = None, sources: bool = True
+) -> Answer:
     """Print the LLM's reply as it comes, then what verification kept: the verified answer and its sources.
 
     The streamed text is the model's draft; when verification removed or replaced anything, the verified
     answer is printed after it under its own heading, so what the sources support is always the last word.
     """
 
-    def token(text: str) -> None:
-        console.out(text, end="", highlight=False)
-        console.file.flush()
-
     def restart(notice: str) -> None:
-        console.out("")
-        console.print(Text(notice, style="yellow"))
+        printer.stream("\n")
+        printer.line(notice, style="yellow")
 
-    answer = kb.run(question, history, on_token=token, on_restart=restart).answer
-    console.out("")
+    answer = kb.run(question, history, on_token=printer.stream, on_restart=restart).answer
+    printer.stream("\n")
     for sentence in answer.sentences:
         if not sentence.supported and sentence.reason != "abstention":
-            console.print(Text(f"✗ {sentence.text} ({sentence.reason})", style="dim red"))
+            printer.line(f"✗ {sentence.text} ({sentence.reason})", style="dim red")
     if answer.mode == "llm" and not answer.notice:
         if sources:
-            render_sources(console, answer)
+            render_sources(printer, answer)
         else:
-            _source_lines(answer)
+            render_source_lines(printer, answer)
         return answer
-    console.print(Text(phrases(answer.lang)["verified"], style="bold"))
-    render_answer(console, answer, show_sources=sources)
+    printer.line(phrases(answer.lang)["verified"], style="bold")
+    render_answer(printer, answer, show_sources=sources)
     if not sources:
-        _source_lines(answer)
+        render_source_lines(printer, answer)
     return answer
-
-
-def _source_lines(answer: Answer) -> None:
-    for c in answer.citations:
-        console.print(f"[dim][{c.n}] {escape(c.title)} ({escape(c.sentence_id)})[/dim]", highlight=False)
 
 
 CHAT_TURNS = 6  # earlier turns a follow-up question is read with
@@ -179,15 +260,12 @@ HELP = """Type a question in Arabic or English. Commands:
 
 
 def _read_lines(settings: Settings):
-    """Questions from a prompt_toolkit prompt with history, or plain lines when stdin is not a terminal."""
+    """Questions from a prompt_toolkit prompt with history, or plain lines when stdin is not a terminal
+    (undecodable bytes become U+FFFD instead of ending the chat)."""
     if sys.stdin.isatty():
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        session: PromptSession[str] = PromptSession(
-            history=FileHistory(str(settings.data_dir / "chat_history"))
-        )
+        session: PromptSession[str] = PromptSession(history=_prompt_history(settings))
         while True:
             try:
                 yield session.prompt("؟ > ")
@@ -196,8 +274,22 @@ def _read_lines(settings: Settings):
             except EOFError:
                 return
     else:
-        for line in sys.stdin:
+        for line in io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"):
             yield line.rstrip("\n")
+
+
+def _prompt_history(settings: Settings):
+    """The chat's input history in the data dir, or in memory when the data dir is read-only."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = settings.data_dir / "chat_history"
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError:
+        return InMemoryHistory()
+    return FileHistory(str(path))
 
 
 @app.command()
@@ -205,10 +297,13 @@ def chat() -> None:
     """Interactive chat over the articles: /sources /reset /help /exit."""
     settings = Settings()
     kb = _open(settings)
-    _seed_if_empty(kb)
-    console.print(HELP, highlight=False)
+    printer = _printer(settings)
+    with _store_errors():
+        _seed_if_empty(kb)
+    printer.line(HELP)
     last = None
     history: History = []  # (question, answer) turns: follow-ups are condensed or searched with them
+    reopen = False  # the store failed on the last question: open it again before the next one
     for line in _read_lines(settings):
         command = line.strip().lower()
         if not command:
@@ -216,26 +311,36 @@ def chat() -> None:
         if command in ("/exit", "/quit"):
             break
         if command == "/help":
-            console.print(HELP, highlight=False)
+            printer.line(HELP)
         elif command == "/sources":
-            render_sources(console, last)
+            render_sources(printer, last)
         elif command == "/reset":
             last = None
             history.clear()
-            console.print("[dim]Conversation cleared.[/dim]")
+            printer.line("Conversation cleared.", style="dim")
         else:
             try:
+                if reopen:
+                    kb.reopen()
+                    reopen = False
                 if kb.answerer is not None:
-                    last = _stream_answer(kb, line, history[-CHAT_TURNS:], sources=False)
+                    answer = _stream_answer(kb, printer, line, history[-CHAT_TURNS:], sources=False)
                 else:
-                    last = kb.ask(line, history[-CHAT_TURNS:])
-                    render_answer(console, last, show_sources=False)
-                    _source_lines(last)
+                    answer = kb.ask(line, history[-CHAT_TURNS:])
+                    render_answer(printer, answer, show_sources=False)
+                    render_source_lines(printer, answer)
             except EmptyQuestion:
                 continue
-            except KeyboardInterrupt:  # Ctrl-C while an answer streams stops that answer, not the chat
-                console.print("\n[dim]Stopped.[/dim]")
+            except StoreError as exc:  # the chat, its history and the last sources survive; retried next time
+                _error(exc)
+                err.print("The conversation is kept: ask again once the store is back.", highlight=False)
+                reopen = True
                 continue
+            except KeyboardInterrupt:  # Ctrl-C while an answer streams stops that answer, not the chat
+                printer.stream("\n")
+                printer.line("Stopped.", style="dim")
+                continue
+            last = answer
             history.append((line.strip(), last.answer))
 
 
@@ -243,7 +348,8 @@ def chat() -> None:
 def stats() -> None:
     """What the store holds and where."""
     kb = _open()
-    s = kb.stats()
+    with _store_errors():
+        s = kb.stats()
     console.print(
         f"articles:  {s.articles}\nsentences: {s.sentences}\nchunks:    {s.chunks}\n"
         + (f"pending:   {s.pending} (interrupted; the next ingest cleans them)\n" if s.pending else "")

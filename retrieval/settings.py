@@ -136,6 +136,21 @@ class Settings(BaseSettings):
         8.0, ge=0, description="On SIGTERM, seconds answers in progress may still take; then extractive ones."
     )
 
+    # ingest safety and terminal output
+    store_timeout: float = Field(
+        30.0, gt=0, description="Seconds one request to a Chroma server may take before khabar gives up."
+    )
+    max_article_chars: int = Field(
+        1_000_000, ge=1000, description="Longer articles are refused at load and reported as failed."
+    )
+    progress_interval: float = Field(
+        5.0, gt=0, description="Seconds between ingest progress lines when stderr is not a terminal."
+    )
+    rtl_display: bool = Field(
+        False,
+        description="Reorder and shape Arabic lines for terminals without bidi support (terminal output only).",
+    )
+
     @property
     def abstain_thresholds(self) -> dict[str, float | None]:
         """Abstention threshold overrides per question language (None = the fitted one)."""

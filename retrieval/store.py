@@ -1,8 +1,19 @@
-"""Chroma, embedded (PersistentClient in the data dir) or a server (HttpClient); the source of truth."""
+"""Chroma, embedded (PersistentClient in the data dir) or a server (HttpClient); the source of truth.
+
+Every call khabar makes on a collection goes through `GuardedCollection`, which turns the ways a store fails
+at run time (a server that stops answering or goes away, an embedded store changed by another process, a
+read-only database) into one `StoreUnavailable` whose message is the line a user sees. Calls to a server are
+bounded by a timeout: chromadb 1.5 creates its httpx session with `timeout=None`, so the session's timeout is
+set after the client is made (and the server is probed with a bounded request before that).
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,16 +23,29 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, InternalError
+
+DEFAULT_TIMEOUT = 30.0
 
 
 class StoreError(RuntimeError):
-    """The store cannot be opened; the message says what to do."""
+    """The store cannot be opened or used; the message is one line that says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """A call on an open store failed for a reason outside khabar (server gone or frozen, store changed by
+    another process); asking again later may work, after `Khabar.reopen`."""
 
 
 @dataclass
 class Store:
-    """The collections: sentences and chunks (embedded), a manifest of articles, and a change marker."""
+    """The collections: sentences and chunks (embedded), a manifest of articles, and a change marker.
+
+    `read_only`: the data dir cannot be written, and these collections are a temporary copy of it (`notice`
+    says so); nothing may be ingested.
+    """
 
     client: Any
     sentences: Any
@@ -29,31 +53,107 @@ class Store:
     articles: Any
     state: Any
     location: str
+    server: bool = False
+    read_only: bool = False
+    notice: str = ""
 
 
-def open_store(data_dir: Path, chroma_url: str | None = None, prefix: str = "khabar") -> Store:
-    """Open (creating if needed) khabar's collections, in cosine space, with no Chroma embedding function."""
+class GuardedCollection:
+    """A Chroma collection whose calls raise `StoreUnavailable` (one clear line) when the store fails."""
+
+    def __init__(self, collection: Any, location: str, server: bool, timeout: float):
+        self._collection = collection
+        self._location = location
+        self._server = server
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except Exception as exc:
+                message = describe_failure(exc, self._location, self._server, self._timeout)
+                if message is None:
+                    raise
+                raise StoreUnavailable(message) from exc
+
+        return guarded
+
+
+def describe_failure(exc: BaseException, location: str, server: bool, timeout: float) -> str | None:
+    """The line to show for a store failure that is not khabar's bug, or None for anything else."""
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"The Chroma server at {location} did not answer within {timeout:g} s (KHABAR_STORE_TIMEOUT): "
+            "it is stopped, frozen or overloaded."
+        )
+    if isinstance(exc, httpx.TransportError):
+        return (
+            f"Lost the Chroma server at {location} ({type(exc).__name__}). Start it again "
+            "(`chroma run --path DIR --port PORT`); khabar reconnects on the next question."
+        )
+    if isinstance(exc, ChromaError):
+        detail = " ".join(str(exc).split())[:200]
+        if "readonly" in detail.replace(" ", "").lower():
+            return f"The store at {location} is read-only ({detail})."
+        if not isinstance(exc, InternalError):  # a bad request or a missing collection is a bug: let it show
+            return None
+        if server:
+            return f"The Chroma server at {location} failed: {detail}"
+        return (
+            f"The store at {location} was changed by another process while this one read it ({detail}). "
+            "Ask again; to read while ingesting, share the store through a Chroma server (KHABAR_CHROMA_URL)."
+        )
+    return None
+
+
+def read_only_error(location: str) -> StoreError:
+    """What an ingest into a read-only store is told."""
+    return StoreError(
+        f"The store at {location} is read-only: cannot write to it. "
+        "Make it writable, or set KHABAR_DATA_DIR to a writable folder."
+    )
+
+
+def open_store(
+    data_dir: Path,
+    chroma_url: str | None = None,
+    prefix: str = "khabar",
+    timeout: float = DEFAULT_TIMEOUT,
+    writable: bool = False,
+) -> Store:
+    """Open (creating if needed) khabar's collections, in cosine space, with no Chroma embedding function.
+
+    `timeout` bounds every request to a server. An embedded store in a read-only data dir is opened from a
+    temporary copy, unless `writable` is asked for (ingest), which is then refused with one line.
+    """
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    read_only, notice = False, ""
     if chroma_url:
-        parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        host, port = parsed.hostname or "127.0.0.1", parsed.port or 8000
-        location = f"{parsed.scheme}://{host}:{port}"
-        try:
-            client = chromadb.HttpClient(
-                host=host, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
-            )
-            client.heartbeat()
-        except Exception as exc:
-            raise StoreError(
-                f"Cannot reach the Chroma server at {location} ({type(exc).__name__}). "
-                "Start it (`chroma run --path DIR --port PORT`) or unset KHABAR_CHROMA_URL to use the embedded store."
-            ) from None
+        client, location = _server_client(chroma_url, chroma_settings, timeout)
     else:
         path = Path(data_dir) / "chroma"
         location = str(path.resolve())
         try:
             path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot open the store at {location}: {exc.strerror or exc}. "
+                "Set KHABAR_DATA_DIR to a writable folder."
+            ) from None
+        open_path = path
+        if not _writable(path):
+            if writable:
+                raise read_only_error(location)
+            open_path, notice = _temporary_copy(path, location)
+            read_only = True
+        try:
+            client = chromadb.PersistentClient(path=str(open_path), settings=chroma_settings)
         except Exception as exc:
             raise StoreError(
                 f"Cannot open the store at {location}: {exc}. Set KHABAR_DATA_DIR to a writable folder."
@@ -65,5 +165,69 @@ def open_store(data_dir: Path, chroma_url: str | None = None, prefix: str = "kha
             for name in ("sentences", "chunks", "articles", "state")
         ]
     except Exception as exc:
-        raise StoreError(f"Cannot open collections in the store at {location}: {exc}") from None
-    return Store(client, *collections, location=location)
+        message = describe_failure(exc, location, bool(chroma_url), timeout)
+        raise StoreError(message or f"Cannot open collections in the store at {location}: {exc}") from None
+    guarded = [GuardedCollection(c, location, bool(chroma_url), timeout) for c in collections]
+    return Store(
+        client, *guarded, location=location, server=bool(chroma_url), read_only=read_only, notice=notice
+    )
+
+
+def _server_client(chroma_url: str, chroma_settings: ChromaSettings, timeout: float) -> tuple[Any, str]:
+    """An HttpClient whose every request is bounded by `timeout` seconds."""
+    parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 8000
+    location = f"{parsed.scheme}://{host}:{port}"
+    bounds = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+    try:
+        # chromadb's own client sends its first requests with no timeout: probe with a bounded one first.
+        httpx.get(f"{location}/api/v2/heartbeat", timeout=bounds).raise_for_status()
+        client = chromadb.HttpClient(
+            host=host, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
+        )
+        client._server._session.timeout = bounds  # chromadb 1.5 hardcodes timeout=None and exposes no setting
+        client.heartbeat()
+    except httpx.TimeoutException:
+        raise StoreError(describe_failure(httpx.TimeoutException(""), location, True, timeout)) from None
+    except Exception as exc:
+        raise StoreError(
+            f"Cannot reach the Chroma server at {location} ({type(exc).__name__}). "
+            "Start it (`chroma run --path DIR --port PORT`) or unset KHABAR_CHROMA_URL to use the embedded store."
+        ) from None
+    return client, location
+
+
+def _writable(path: Path) -> bool:
+    """Whether the store folder (and its database) can be written: tried, since root ignores permissions
+    but not a read-only mount."""
+    probe = path / f".write-probe-{os.getpid()}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError:
+        return False
+    database = path / "chroma.sqlite3"
+    return not database.exists() or os.access(database, os.W_OK)
+
+
+def _temporary_copy(path: Path, location: str) -> tuple[Path, str]:
+    """A private copy of a read-only store (Chroma writes even to read), removed when the process ends."""
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    scratch = Path(tempfile.gettempdir())
+    free = shutil.disk_usage(scratch).free
+    if size * 1.2 > free:
+        raise StoreError(
+            f"The store at {location} is read-only, and a temporary copy ({size / 1e6:,.0f} MB) does not fit "
+            f"in {scratch} ({free / 1e6:,.0f} MB free). Make it writable, or set TMPDIR to a larger folder."
+        )
+    folder = Path(tempfile.mkdtemp(prefix="khabar-readonly-"))
+    atexit.register(shutil.rmtree, folder, True)
+    try:
+        shutil.copytree(path, folder / "chroma", ignore=shutil.ignore_patterns(".write-probe-*"))
+    except OSError as exc:
+        raise StoreError(f"Cannot read the store at {location}: {exc.strerror or exc}.") from None
+    notice = (
+        f"The store at {location} is read-only: answering from a temporary copy ({size / 1e6:,.1f} MB); "
+        "`khabar ingest` needs a writable KHABAR_DATA_DIR."
+    )
+    return folder / "chroma", notice

@@ -62,7 +62,9 @@ class Span:
 
 # A sentence ends at . ! ? ؟ ؛ … (possibly repeated, possibly followed by closing quotes or brackets),
 # when what follows is whitespace, a comma (the seeds' ".," separator) or the end of the text.
-_BOUNDARY = re.compile(r"(?:[.!?؟؛…]+)[\"'”’»)\]]*(?=\s|[,،]|$)")
+# The lookbehind and the possessive quantifiers keep it linear: a match can only start at the first mark of a
+# run, and a run that is not a boundary is rejected once, not once per mark (a line of a million dots).
+_BOUNDARY = re.compile(r"(?<![.!?؟؛…])[.!?؟؛…]++[\"'”’»)\]]*+(?=\s|[,،]|$)")
 _LINE_BREAK = re.compile(r"\n+")
 _ABBREVIATIONS = {
     "mr",
@@ -102,21 +104,30 @@ _ABBREVIATIONS = {
     "ص",
     "ج",
 }
-_WORD_BEFORE = re.compile(r"(\w+)$")
+# How far back the word before a period is read. Only words of at most 5 characters (abbreviations, single
+# letters, two-digit numbers) can make a false boundary, so a longer window gives the same answers as reading
+# the whole word, and the cost per period stays constant instead of growing with the text before it.
+_LOOKBACK = 16
+_WORD_BEFORE = re.compile(r"\w+$")
+_NEXT_CHAR = re.compile(r"[ \t]*+(.?)", re.S)
 _HAS_CONTENT = re.compile(r"\w")
-_LEADING_JUNK = re.compile(r"^[\s,،.;:\-–—]+")
+_LEADING_JUNK = re.compile(r"[\s,،.;:\-–—]+")
+_TRAILING_JUNK = " \t\r,،"
+MAX_SENTENCE_CHARS = 8000
+"""A "sentence" longer than this (a line without punctuation, a table dumped as text) is cut at a space, so
+one passage costs the embedder a few 512-token windows at most. Real long sentences (a 4,500-character list
+of the dates shown at a festival, in the Telegram tests) stay whole."""
 
 
 def _is_false_boundary(text: str, dot_pos: int, after: int) -> bool:
     """True for periods that end an abbreviation, an initial or a number inside a date, not a sentence."""
     if text[dot_pos] != ".":
         return False
-    before = _WORD_BEFORE.search(text, 0, dot_pos)
+    before = _WORD_BEFORE.search(text, max(0, dot_pos - _LOOKBACK), dot_pos)
     if before is None:
         return False
-    word = before.group(1)
-    nxt = text[after:].lstrip(" \t")
-    next_char = nxt[:1]
+    word = before.group()
+    next_char = _NEXT_CHAR.match(text, after).group(1)
     if word.casefold() in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
         # "U.S. Army", "Dr. Ali", "د. محمد"; but a single letter at the end of a sentence followed by a
         # new Arabic/uppercase sentence is rare enough to accept.
@@ -128,7 +139,10 @@ def _is_false_boundary(text: str, dot_pos: int, after: int) -> bool:
 
 
 def split_sentences(text: str) -> list[Span]:
-    """Split an article into sentence spans over the ORIGINAL text (Arabic and English punctuation)."""
+    """Split an article into sentence spans over the ORIGINAL text (Arabic and English punctuation).
+
+    Linear in the length of the text: every character is looked at a bounded number of times.
+    """
     spans: list[Span] = []
     for line in _iter_lines(text):
         start = line.start
@@ -152,15 +166,33 @@ def _iter_lines(text: str) -> list[Span]:
 
 
 def _add_span(text: str, start: int, end: int, spans: list[Span]) -> None:
-    """Trim separators (" ., ", ", ,") around a piece and keep it only if it has words or digits."""
-    piece = text[start:end]
-    lead = _LEADING_JUNK.match(piece)
-    if lead:
-        start += lead.end()
-    while end > start and text[end - 1] in " \t\r,،":
-        end -= 1
+    """Trim separators (" ., ", ", ,") around a piece and keep it only if it has words or digits; a piece
+    longer than MAX_SENTENCE_CHARS is cut at its last space before the limit (or at the limit)."""
+    while True:
+        lead = _LEADING_JUNK.match(text, start, end)
+        if lead:
+            start = lead.end()
+        while end > start and text[end - 1] in _TRAILING_JUNK:
+            end -= 1
+        if end - start <= MAX_SENTENCE_CHARS:
+            break
+        limit = start + MAX_SENTENCE_CHARS
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, limit)
+        cut = cut if cut > start else limit
+        _add_span(text, start, cut, spans)
+        start = cut
     if end > start and _HAS_CONTENT.search(text, start, end):
         spans.append(Span(start, end))
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text from outside (a question, an argument) made safe to process and print: lone surrogates (from
+    undecodable bytes) become U+FFFD and control characters become spaces; everything else is kept."""
+    return _CONTROL.sub(" ", _SURROGATE.sub("\ufffd", text))
 
 
 # ---- tokens for BM25 ---------------------------------------------------------------------------

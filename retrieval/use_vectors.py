@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.embedding import USE_DIMENSIONS, USEEmbedding
-from retrieval.store import Store
+from retrieval.store import GuardedCollection, Store, StoreError, describe_failure
 
 
 def text_key(text: str) -> str:
@@ -27,9 +27,15 @@ class USEVectors:
     def __init__(self, store: Store, embedder: USEEmbedding):
         self.embedder = embedder
         prefix = store.sentences.name.removesuffix("_sentences")
-        self.collection: Any = store.client.get_or_create_collection(
-            f"{prefix}_use", metadata={"hnsw:space": "cosine"}, embedding_function=None
-        )
+        timeout = float(getattr(store.sentences, "_timeout", 30.0))
+        try:
+            collection = store.client.get_or_create_collection(
+                f"{prefix}_use", metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        except Exception as exc:
+            message = describe_failure(exc, store.location, store.server, timeout)
+            raise StoreError(message or f"Cannot open the USE vectors in {store.location}: {exc}") from None
+        self.collection: Any = GuardedCollection(collection, store.location, store.server, timeout)
 
     def ensure(self, texts: Sequence[str]) -> None:
         """Embed and store the texts that have no vector yet."""

@@ -71,3 +71,61 @@ def test_content_hash_changes_with_text_only() -> None:
     a, b = load_articles([SEEDS]).articles
     assert a.content_hash == load_articles([SEEDS]).articles[0].content_hash
     assert a.content_hash != b.content_hash
+
+
+def test_markup_is_stripped_at_load_and_sentences_index_the_stored_text(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text(
+        "<h1>عنوان <b>الخبر</b></h1>\n<p>قال <b>المتحدث</b> إن الهجوم فشل.</p><p>وأضاف **أمس** في [بيان](http://x.org).</p>",
+        "utf-8",
+    )
+    (tmp_path / "note.md").write_text("## Title *here*\n\nA **bold** claim. See `code`\\_x.", "utf-8")
+    articles = {a.doc_id: a for a in load_articles([tmp_path]).articles}
+    page, note = articles["page"], articles["note"]
+    assert page.title == "عنوان الخبر"
+    assert [s.text for s in page.sentences()] == [
+        "عنوان الخبر",
+        "قال المتحدث إن الهجوم فشل.",
+        "وأضاف أمس في بيان.",
+    ]
+    assert all(page.text[s.start : s.end] == s.text for s in page.sentences())
+    assert (note.title, note.text) == ("Title here", "Title here\n\nA bold claim. See code_x.")
+
+
+def test_size_cap_ids_and_invalid_unicode_are_reported_per_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "huge.txt").write_text("عنوان\n" + "كلمة " * 3000, "utf-8")  # 15,006 characters
+    (tmp_path / "bytes.txt").write_bytes(b"x" * 40_001)  # over 4 bytes a character: refused unread
+    (tmp_path / "ok.txt").write_text("عنوان\nنص قصير.", "utf-8")
+    lines = [
+        json.dumps({"id": "fine", "text": "Text."}),
+        '{"id": "lone", "text": "bad \\ud800 text"}',
+        json.dumps({"id": "x" * 300, "text": "Text."}),
+        json.dumps({"id": "ctl\u0007", "text": "Text."}),
+        json.dumps({"id": "big", "text": "w " * 6000}),
+        json.dumps({"id": "t", "title": "T " * 400, "text": "Text.", "url": "u" * 3000}),
+        json.dumps({"id": "sep", "title": "a\u2028b", "text": "x\u2028y."}),
+    ]
+    (tmp_path / "set.jsonl").write_text("\n".join(lines), "utf-8")
+    report = load_articles([tmp_path], max_chars=10_000)
+    assert sorted(a.doc_id for a in report.articles) == ["fine", "ok", "sep"]
+    reasons = {(Path(p).name, r.split(":")[0]) for p, r in report.failures}
+    assert (
+        "huge.txt",
+        "article too long (15,006 characters; the limit is 10,000 characters, KHABAR_MAX_ARTICLE_CHARS)",
+    ) in reasons
+    assert (
+        "bytes.txt",
+        "article too long (40,001 bytes; the limit is 10,000 characters, KHABAR_MAX_ARTICLE_CHARS)",
+    ) in reasons
+    jsonl = [r for p, r in report.failures if p.endswith("set.jsonl")]
+    assert [r.split(":")[0] for r in jsonl] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert "lone surrogate" in jsonl[0] and "longer than 200" in jsonl[1] and "control characters" in jsonl[2]
+    assert "article too long" in jsonl[3] and "'url' longer than 2000" in jsonl[4]
+    assert all("\n" not in r for _, r in report.failures)
+    assert report.failed_files == {str(tmp_path / n) for n in ("huge.txt", "bytes.txt", "set.jsonl")}
+
+
+def test_long_titles_are_cut_and_every_article_knows_its_resolved_file(tmp_path: Path) -> None:
+    (tmp_path / "long.txt").write_text("كلمة " * 200 + "\nنص.", "utf-8")
+    article = load_articles([tmp_path / "long.txt"]).articles[0]
+    assert len(article.title) <= 301 and article.title.endswith("…")
+    assert article.path == str((tmp_path / "long.txt").resolve())

@@ -68,9 +68,12 @@ def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
 ) -> None:
     folder = tmp_path / "articles"
     shutil.copytree(SEEDS, folder)
+    kb = Khabar(make_settings(seeded_copy))
+    # An unchanged copy is the same article: nothing is embedded, and its record now follows the copy.
+    assert (kb.ingest([folder]).skipped, kb.ingest([folder]).failures) == (2, [])
+    assert {e.path for e in read_manifest(kb.store).values()} == {str(p) for p in folder.glob("*.txt")}
     changed = folder / "004_3ff3aaad62e032cf.txt"
     changed.write_text(changed.read_text("utf-8") + "\nجملة جديدة أضيفت إلى المقال.", "utf-8")
-    kb = Khabar(make_settings(seeded_copy))
     stats = kb.ingest([folder])
     assert (stats.added, stats.updated, stats.skipped) == (0, 1, 1)
     sentences, _ = node_counts(kb)

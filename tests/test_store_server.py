@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 
 from retrieval.pipeline import Khabar
 from retrieval.store import StoreError, open_store
+from tests.chat_process import KHABAR, ChatProcess
 from tests.conftest import SEEDS, make_settings
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
@@ -77,3 +80,103 @@ def test_unreachable_server_gives_one_clear_line(tmp_path: Path) -> None:
     assert f"http://127.0.0.1:{port}" in message
     assert "chroma run" in message and "KHABAR_CHROMA_URL" in message
     assert "\n" not in message
+
+
+# ---- a server that freezes or vanishes -------------------------------------------------------------
+
+
+class ServerProcess:
+    """A `chroma run` of the test's own, which the test may freeze (SIGSTOP), kill and start again."""
+
+    def __init__(self, path: Path):
+        self.path, self.port = path, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.path / "server.log").open("a")
+        self.proc = subprocess.Popen(
+            [CHROMA, "run", "--path", str(self.path / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                open_store(self.path, self.url, "probe", timeout=2)
+                return
+            except StoreError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError((self.path / "server.log").read_text()) from None
+                time.sleep(0.3)
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, seeded_kb: Khabar) -> Iterator[ServerProcess]:
+    """A server holding the seeds, copied record by record from the embedded test store (nothing re-embedded)."""
+    server = ServerProcess(tmp_path)
+    server.start()
+    target = open_store(tmp_path, server.url)
+    for name in ("sentences", "chunks", "articles", "state"):
+        rows = getattr(seeded_kb.store, name).get(include=["documents", "metadatas", "embeddings"])
+        getattr(target, name).add(
+            ids=rows["ids"],
+            documents=rows["documents"],
+            metadatas=rows["metadatas"],
+            embeddings=rows["embeddings"],
+        )
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.signal(signal.SIGCONT)
+        server.kill()
+
+
+def test_frozen_server_gives_one_line_within_the_timeout_and_chat_survives_it_and_a_restart(
+    own_server: ServerProcess, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "KHABAR_DATA_DIR": str(tmp_path / "data"),
+        "KHABAR_SEEDS_DIR": str(SEEDS),
+        "KHABAR_CHROMA_URL": own_server.url,
+        "KHABAR_STORE_TIMEOUT": "2",
+    }
+    frozen = f"error: The Chroma server at {own_server.url} did not answer within 2 s (KHABAR_STORE_TIMEOUT)"
+    own_server.signal(signal.SIGSTOP)
+    try:
+        asked = subprocess.run(
+            [KHABAR, "ask", "Who met Kadhimi in Baghdad?"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        own_server.signal(signal.SIGCONT)
+    assert asked.returncode == 1
+    assert asked.stderr.startswith(frozen) and asked.stderr.count("\n") == 1, asked.stderr
+
+    with ChatProcess(env) as chat:
+        assert "[1]" in chat.say("من هو قاآني؟", "[1]")
+        own_server.signal(signal.SIGSTOP)  # frozen mid-conversation: the question times out
+        assert frozen in chat.say("ومتى وصل إلى بغداد؟", "The conversation is kept")
+        own_server.signal(signal.SIGCONT)
+        question = "كم عدد الطائرات المسيرة التي استهدفت منزل رئيس الوزراء العراقي مصطفى الكاظمي في بغداد؟"
+        assert "بثلاث طائرات مسيرة" in chat.say(question, "[1]")
+        own_server.kill()  # gone: the connection is refused
+        lost = chat.say("من هو قاآني؟", "The conversation is kept")
+        assert f"error: Lost the Chroma server at {own_server.url} (ConnectError)" in lost
+        own_server.start()  # back on the same port and folder: the next question reconnects
+        kept = chat.say("/sources", "بثلاث طائرات مسيرة")
+        assert "بثلاث طائرات مسيرة" in kept  # the sources of the last answer were kept through it all
+        assert "قاآني" in chat.say("من هو قاآني؟", "[1]")
+        assert chat.close().count("The conversation is kept") == 2

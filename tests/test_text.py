@@ -76,3 +76,30 @@ def test_tokens_keep_words_with_diacritics_and_stem_clitics() -> None:
     assert "طائر" in tokenize("بالطائرات المسيرة")
     assert tokenize("في من على") == []
     assert tokenize("How many drones?") == ["drones"]
+
+
+def test_an_overlong_sentence_is_cut_at_spaces_and_still_indexes_the_text() -> None:
+    from retrieval.text import MAX_SENTENCE_CHARS
+
+    text = "بداية " + "كلمة " * 2000 + "نهاية."  # one 10,000-character "sentence" (no punctuation)
+    spans = split_sentences(text)
+    assert len(spans) > 1
+    assert all(s.end - s.start <= MAX_SENTENCE_CHARS for s in spans)
+    assert all(text[s.start : s.end] == text[s.start : s.end].strip() for s in spans)
+    assert "".join(text[s.start : s.end] for s in spans).replace(" ", "") == text.replace(" ", "")
+    no_spaces = "x" * (MAX_SENTENCE_CHARS * 2 + 5)
+    assert [s.end - s.start for s in split_sentences(no_spaces)] == [MAX_SENTENCE_CHARS] * 2 + [5]
+
+
+def test_runs_of_marks_split_like_single_marks() -> None:
+    """The boundary pattern only matches from the first mark of a run; a run that is no boundary is skipped
+    whole (the linear splitter must keep the old results on these)."""
+    assert sentences("Wait... what?! Yes.. no…… ok") == ["Wait...", "what?!", "Yes..", "no……", "ok"]
+    assert sentences("a...x done. c") == ["a...x done.", "c"]
+    assert sentences("x" + "." * 1500 + "y") == ["x" + "." * 1500 + "y"]
+
+
+def test_clean_text_blanks_controls_and_replaces_lone_surrogates() -> None:
+    from retrieval.text import clean_text
+
+    assert clean_text("a\x1b[31mb\x00c\ud800d\u200fe\n") == "a [31mb c\ufffdd\u200fe\n"
