@@ -15,13 +15,16 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import PurePath
 from typing import Literal
 
 from telegram.constants import MessageLimit
 
 from prompts import load, phrases
 from retrieval.answer import Answer, Citation
+from retrieval.index import IngestStats
 from retrieval.text import tokenize
+from retrieval.web import is_url
 
 MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # Telegram's limit for one message's text (4096)
 TITLE_CHARS = 90  # titles in the compact sources block are cut to this
@@ -214,3 +217,39 @@ def render_sources(lang: str, citations: Sequence[Citation], limit: int = MAX_CH
 def render_text(text: str, limit: int = MAX_CHARS) -> list[str]:
     """A fixed phrasing (help, refusal...) as HTML messages."""
     return split_messages([Block(p.strip()) for p in text.split("\n\n") if p.strip()], limit)
+
+
+FAILURES_SHOWN = 20  # an ingest summary lists at most this many failures
+
+
+def ingest_blocks(lang: str, stats: IngestStats) -> list[Block]:
+    """What an administrator is told after adding links or a file: counts, each failure and why, wire copies.
+
+    A file is named by its name only (the server's folders are not the sender's business)."""
+    t = texts(lang)
+    blocks = [
+        Block(
+            t["ingest_summary"].format(
+                added=stats.added,
+                updated=stats.updated,
+                skipped=stats.skipped,
+                failed=len(stats.failures),
+                sentences=stats.sentences,
+            )
+        )
+    ]
+    for where, reason in stats.failures[:FAILURES_SHOWN]:
+        shown = where if is_url(where) else PurePath(where).name
+        blocks.append(Block(f"✗ {shown}: {reason}", tight=True))
+    if len(stats.failures) > FAILURES_SHOWN:
+        blocks.append(
+            Block(t["more_failures"].format(count=len(stats.failures) - FAILURES_SHOWN), tight=True)
+        )
+    for doc_id, other, similarity in stats.copies:
+        blocks.append(Block(t["wire_copy"].format(doc=doc_id, other=other, similarity=f"{similarity:.2f}")))
+    return blocks
+
+
+def render_ingest(lang: str, stats: IngestStats, limit: int = MAX_CHARS) -> list[str]:
+    """The ingest summary as HTML messages."""
+    return split_messages(ingest_blocks(lang, stats), limit)
