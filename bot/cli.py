@@ -244,8 +244,7 @@ def watch(
         stop.set()
         err.print("Stopping after the feed in progress (again to stop at once).", highlight=False)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     failed = False
     try:
         with Fetcher(fetch_limits(settings)) as fetcher:
@@ -262,6 +261,9 @@ def watch(
     except KeyboardInterrupt:
         err.print("Stopped.", highlight=False)
         raise typer.Exit(130) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if once and failed:
         raise typer.Exit(1)
 
@@ -489,6 +491,7 @@ def _print_store_checks(s: StoreStats) -> None:
         f"{s.shared_sentences} sentence(s) printed in two or more articles",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     for group in s.duplicate_groups:
         console.print("  " + ", ".join(group), highlight=False, markup=False, soft_wrap=True)
@@ -496,6 +499,7 @@ def _print_store_checks(s: StoreStats) -> None:
         f"planted text: {len(s.planted)} sentence(s), never given to a language model nor quoted",
         highlight=False,
         markup=False,
+        soft_wrap=True,
     )
     for sentence_id, reason, text in s.planted:
         console.print(f"  {sentence_id}: {reason}", highlight=False, markup=False, soft_wrap=True)

@@ -181,6 +181,7 @@ def _load_file(path: Path, max_chars: int) -> tuple[list[Article], list[str]]:
         raise CorpusError(f"file name not usable as an article id: {exc}") from None
     markdown = path.suffix.lower() == ".md"
     fields, text = split_front_matter(text, strict=not markdown)
+    fields.update(read_sidecar(path))
     text = strip_markup(text, markdown=markdown)
     if not text.strip():
         raise CorpusError("no text left once markup is removed")
@@ -217,7 +218,40 @@ def _load_page(path: Path, max_chars: int, min_chars: int, max_bytes: int) -> Ar
         raise CorpusError(_too_long(f"{len(article.text):,} characters of article text", max_chars))
     article.path = resolved(path)
     article.title = _short_title(article.title)
+    for key, value in read_sidecar(path).items():
+        setattr(article, key, _short_title(value) if key == "title" else value)
     return article
+
+
+SIDECAR_SUFFIX = ".meta.json"
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where a file's metadata may sit beside it: `report.txt` -> `report.meta.json`."""
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: Path) -> dict[str, str]:
+    """Metadata beside a text or page file ({"url", "published", "source", "title"}), for files that must
+    stay as they are (an archive's originals, the seed articles); it wins over front matter and the page's own."""
+    meta = sidecar_path(path)
+    if not meta.is_file():
+        return {}
+    try:
+        record = json.loads(meta.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorpusError(f"{meta.name}: not a JSON object ({_one_line(str(exc))})") from None
+    if not isinstance(record, dict):
+        raise CorpusError(f"{meta.name}: not a JSON object")
+    unknown = sorted(set(record) - {"url", "published", "source", "title"})
+    if unknown:
+        raise CorpusError(f"{meta.name}: unknown field {unknown[0]!r} (use published, source, title, url)")
+    fields = {key: " ".join(str(value or "").split()) for key, value in record.items()}
+    try:
+        check_metadata(fields)
+    except CorpusError as exc:
+        raise CorpusError(f"{meta.name}: {exc}") from None
+    return {key: value for key, value in fields.items() if value}
 
 
 # `---` alone on the first line, `key: value` lines, `---` alone: metadata ahead of a text file's title.

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -440,7 +440,7 @@ class FakeTelegram:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         download = re.fullmatch(r"/file/bot([^/]+)/(.+)", request.path.split("?", 1)[0])
         if download:
-            return self._download(request, download.group(1), download.group(2))
+            return self._download(request, unquote(download.group(1)), unquote(download.group(2)))
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", request.path.split("?", 1)[0])
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
