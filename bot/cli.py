@@ -510,6 +510,7 @@ def _print_store_checks(s: StoreStats) -> None:
             "or planted-text flags yet; the next `khabar ingest` adds them (nothing is re-embedded)",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
 
 
