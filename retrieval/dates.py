@@ -145,15 +145,19 @@ def _checked(text: str, year: int | None, month: int | None, day: int | None) ->
     return DateMention(text, year, month, day)
 
 
-def question_range(text: str, today: date | None = None) -> DateRange | None:
+def question_range(text: str, today: date | None = None, years: bool = True) -> DateRange | None:
     """The dates a question asks about as one range (None when it names none).
 
     A month or day without a year takes the year of a later mention ("between October and November 2021"),
-    else the latest such month not after `today`, else it is ignored.
+    else the latest such month not after `today`, else it is ignored. With `years=False` a year named alone
+    ("in 2015") is no range: in questions it is nearly always when an event happened, not when news of it
+    was published (every such question in the eval sets), so it must not favour articles published then.
     """
     mentions = find_dates(text)
     ranges: list[DateRange] = []
     for i, mention in enumerate(mentions):
+        if not years and mention.granularity == "year":
+            continue
         year = next((m.year for m in mentions[i + 1 :] if m.year), None)
         if mention.year is None and year is None and today is not None and mention.month:
             year = (
