@@ -28,6 +28,7 @@ from retrieval.fetch import Fetcher
 from retrieval.index import IngestProgress, IngestStats, ProgressReport
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar, StoreStats, fetch_limits
+from retrieval.ranker import RankerModelError
 from retrieval.settings import Settings
 from retrieval.store import StoreError
 from retrieval.watch import SyncResult, WatchState, WatchStateError, parse_interval
@@ -44,7 +45,7 @@ def _open(settings: Settings | None = None, writable: bool = False) -> Khabar:
     """The pipeline, or one error line and exit code 1 (unreachable server, unusable or read-only data dir)."""
     try:
         kb = Khabar(settings or Settings(), writable=writable)
-    except StoreError as exc:
+    except (StoreError, RankerModelError) as exc:
         _error(exc)
         raise typer.Exit(1) from None
     if kb.store.notice:

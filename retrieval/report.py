@@ -10,7 +10,6 @@ import json
 import os
 import platform
 import subprocess
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -66,7 +65,11 @@ def measurement_info(
     return {
         "settings": {
             **{key: getattr(settings, key) for key in SETTING_KEYS},
-            "weights": asdict(store.kb.searcher.weights),
+            "ranker": {
+                "file": store.kb.searcher.ranker.path,
+                "abstain_thresholds": store.kb.searcher.ranker.thresholds,
+                "second_citation_share": store.kb.searcher.ranker.second_share,
+            },
             "answer_mode": "extractive" if not settings.llm_base_url else "llm",
             "doc_ranking": (
                 f"turn.search.docs (the answer path's candidates, top_docs={settings.top_docs}), then for every "
@@ -251,7 +254,7 @@ def markdown(result: EvalResult, title: str, plot_name: str | None) -> str:
         ),
         "- khabar settings: "
         + ", ".join(f"{k}={settings[k]}" for k in SETTING_KEYS)
-        + f"; weights {settings['weights']}",
+        + f"; ranker {settings['ranker']}",
     ]
     if m.get("baseline_settings"):
         b = m["baseline_settings"]

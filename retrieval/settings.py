@@ -37,12 +37,20 @@ class Settings(BaseSettings):
     top_chunks: int = Field(12, ge=1, description="Dense chunk hits fetched per question.")
     top_docs: int = Field(4, ge=1, description="Articles whose sentences are scored for the answer.")
     max_citations: int = Field(2, ge=1, le=5, description="Sentences quoted in an extractive answer.")
-    # Measured on XQuAD: the highest value that still answers 95% of answerable questions (see README).
-    abstain_below_ar: float = Field(
-        1.75, description="Abstain on an Arabic question when the best sentence's fused score is below this."
+    # The sentence ranker and the answer-or-abstain decision are fitted models (README, Tuning).
+    ranker_file: Path | None = Field(
+        None, description="Fitted ranker and abstention model (JSON); unset = the one shipped with khabar."
     )
-    abstain_below_en: float = Field(
-        1.53, description="The same for English questions (cross-lingual scores run lower; measured apart)."
+    abstain_bias: float = Field(
+        0.0,
+        description="Added to the fitted abstention thresholds: > 0 abstains more often, < 0 less (logit units).",
+    )
+    abstain_below_ar: float | None = Field(
+        None,
+        description="Abstention threshold for Arabic questions, replacing the fitted one (logit units); unset = fitted.",
+    )
+    abstain_below_en: float | None = Field(
+        None, description="The same for English questions; unset = the fitted threshold."
     )
     max_question_chars: int = Field(1000, ge=50, description="Longer questions are truncated.")
 
@@ -56,6 +64,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM request (0 = none).")
     llm_max_tokens: int = Field(512, ge=16, description="Longest generated answer, in tokens.")
     llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of the LLM.")
+    llm_translate_query: bool = Field(
+        False,
+        description="Search an English question through its Arabic rewrite (one short cached LLM call under the "
+        "answer's deadline); the answer still uses the original question.",
+    )
     llm_sources: int = Field(8, ge=1, le=20, description="Top sentences given to the LLM, numbered [1]..[n].")
     support_threshold: float = Field(
         0.82,
@@ -179,8 +192,8 @@ class Settings(BaseSettings):
     )
 
     @property
-    def abstain_thresholds(self) -> dict[str, float]:
-        """Abstention threshold per answer language."""
+    def abstain_thresholds(self) -> dict[str, float | None]:
+        """Abstention threshold overrides per question language (None = the fitted one)."""
         return {"ar": self.abstain_below_ar, "en": self.abstain_below_en}
 
     @property

@@ -12,18 +12,20 @@ def hit(sid: str, score: float, text: str = "نص") -> SentenceHit:
     return SentenceHit(sid, doc, f"title {doc}", int(n), text, score, 0.8, 0.0, 0.8, 0.0)
 
 
-def test_best_first_and_runners_up_within_margin() -> None:
-    hits = [hit("a:3", 2.0), hit("b:1", 1.97), hit("a:1", 1.5)]
-    assert [h.sentence_id for h in select_citations(hits, max_citations=3, threshold=1.0)] == ["a:3", "b:1"]
-    assert [h.sentence_id for h in select_citations(hits, max_citations=1, threshold=1.0)] == ["a:3"]
+def test_second_citation_only_with_its_own_share_of_the_evidence() -> None:
+    hits = [hit("a:3", 0.5), hit("b:1", 0.4), hit("a:1", 0.1)]
+    chosen = select_citations(hits, max_citations=3, second_share=0.3)
+    assert [h.sentence_id for h in chosen] == ["a:3", "b:1"]  # best first; a:1 holds too little
+    assert [h.sentence_id for h in select_citations(hits, max_citations=1, second_share=0.3)] == ["a:3"]
+    assert [h.sentence_id for h in select_citations(hits, max_citations=3)] == ["a:3"]  # default: one
 
 
 def test_abstains_below_threshold_and_on_no_hits() -> None:
-    assert select_citations([hit("a:0", 1.2)], max_citations=2, threshold=1.5) == []
+    assert select_citations([hit("a:0", 0.2)], max_citations=2, threshold=0.5) == []
     answer = extractive_answer("Who?", "en", [], max_citations=2, threshold=0.0)
     assert answer.abstained and answer.citations == []
     assert answer.answer == "I could not find this in the articles."
-    arabic = extractive_answer("من؟", "ar", [hit("a:0", 1.2)], max_citations=2, threshold=1.5)
+    arabic = extractive_answer("من؟", "ar", [hit("a:0", 0.2)], max_citations=2, threshold=0.5)
     assert arabic.abstained and arabic.answer == "لم أجد إجابة لهذا في المقالات."
 
 

@@ -141,9 +141,10 @@ def test_chat_condenses_follow_ups_and_reset_forgets(seeded_copy: Path, tmp_path
         timeout=300,
     )
     assert result.returncode == 0, result.stderr.decode()
-    assert [kind(r) for r in fake.requests] == ["answer", "condense", "answer", "answer"]
+    assert [kind(r) for r in fake.requests] == ["answer", "condense", "answer"]
     condense = last_user_message(fake.requests[1])
     assert "When was Kadhimi's house attacked?" in condense and "And how many were used?" in condense
     assert standalone in last_user_message(fake.requests[2])
     assert "Conversation cleared." in result.stdout.decode()
-    assert "<question>\nAnd how many were used?\n</question>" in last_user_message(fake.requests[3])
+    # after /reset the follow-up has nothing to refer to: khabar asks, without calling the model
+    assert " ".join(phrases("en")["followup_subject"].split()[:4]) in " ".join(result.stdout.decode().split())

@@ -19,6 +19,6 @@ def test_environment_overrides_and_secrets_stay_hidden(monkeypatch: pytest.Monke
     monkeypatch.setenv("KHABAR_ABSTAIN_BELOW_EN", "1.2")
     monkeypatch.setenv("KHABAR_LLM_API_KEY", "sk-very-secret")
     settings = Settings(_env_file=None)
-    assert settings.abstain_thresholds == {"ar": 1.75, "en": 1.2}
+    assert settings.abstain_thresholds == {"ar": None, "en": 1.2}
     assert "sk-very-secret" not in repr(settings)
     assert settings.llm_api_key.get_secret_value() == "sk-very-secret"
