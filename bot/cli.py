@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +24,7 @@ from bot.render import Printer, render_answer, render_source_lines, render_sourc
 from prompts import phrases
 from retrieval.answer import Answer
 from retrieval.corpus import iter_files
+from retrieval.dates import DateError, DateRange, parse_bound
 from retrieval.fetch import Fetcher
 from retrieval.index import IngestProgress, IngestStats, ProgressReport
 from retrieval.language import detect_language
@@ -315,8 +316,11 @@ def ask(
         str | None, typer.Argument(help="The question; read from stdin when omitted.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
 ) -> None:
     """Answer one question with cited source sentences."""
+    window = date_window(since, until)
     if question is None and not sys.stdin.isatty():
         question = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     question = question or ""
@@ -330,11 +334,11 @@ def ask(
         _seed_if_empty(kb)
         try:
             if as_json:
-                answer = kb.ask(question)
+                answer = kb.ask(question, window=window)
             elif kb.answerer is not None:
-                answer = _stream_answer(kb, printer, question)
+                answer = _stream_answer(kb, printer, question, window=window)
             else:
-                answer = kb.ask(question)
+                answer = kb.ask(question, window=window)
                 render_answer(printer, answer)
         except EmptyQuestion:
             err.print(phrases(detect_language(question))["empty_question"])
@@ -343,8 +347,33 @@ def ask(
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
 
 
+SINCE_HELP = (
+    "Only articles published on or after this day: 2021-11-01, 2021-11 (from the 1st), 7d, yesterday."
+)
+UNTIL_HELP = "Only articles published on or before this day: 2021-11-30, 2021-11 (to the 30th), today."
+
+
+def date_window(since: str | None, until: str | None) -> DateRange | None:
+    """The --since/--until window (an open end reaches as far as dates go), or None when neither is given."""
+    if since is None and until is None:
+        return None
+    try:
+        start = parse_bound(since, end=False) if since else date.min
+        end = parse_bound(until, end=True) if until else date.max
+    except DateError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since/--until") from None
+    if start > end:
+        raise typer.BadParameter(f"--since {since} is after --until {until}", param_hint="--since/--until")
+    return DateRange(start, end)
+
+
 def _stream_answer(
-    kb: Khabar, printer: Printer, question: str, history: History | None = None, sources: bool = True
+    kb: Khabar,
+    printer: Printer,
+    question: str,
+    history: History | None = None,
+    sources: bool = True,
+    window: DateRange | None = None,
 ) -> Answer:
     """Print the LLM's reply as it comes, then what verification kept: the verified answer and its sources.
 
@@ -356,7 +385,7 @@ def _stream_answer(
         printer.stream("\n")
         printer.line(notice, style="yellow")
 
-    answer = kb.run(question, history, on_token=printer.stream, on_restart=restart).answer
+    answer = kb.run(question, history, on_token=printer.stream, on_restart=restart, window=window).answer
     printer.stream("\n")
     for sentence in answer.sentences:
         if not sentence.supported and sentence.reason != "abstention":
@@ -378,6 +407,7 @@ CHAT_TURNS = 6  # earlier turns a follow-up question is read with
 
 HELP = """Type a question in Arabic or English. Commands:
   /sources  show the full sources of the last answer
+  /since DATE, /until DATE   search only articles published then (2021-11-01, 2021-11, 7d); "/since off"
   /reset    forget the conversation
   /help     this help
   /exit     leave (or Ctrl-D)"""
@@ -417,8 +447,13 @@ def _prompt_history(settings: Settings):
 
 
 @app.command()
-def chat() -> None:
-    """Interactive chat over the articles: /sources /reset /help /exit."""
+def chat(
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
+) -> None:
+    """Interactive chat over the articles: /sources /since /until /reset /help /exit."""
+    bounds = {"since": since, "until": until}
+    window = date_window(since, until)
     settings = Settings()
     kb = _open(settings)
     printer = _printer(settings)
@@ -442,15 +477,28 @@ def chat() -> None:
             last = None
             history.clear()
             printer.line("Conversation cleared.", style="dim")
+        elif command.split()[0] in ("/since", "/until"):
+            name, _, value = line.strip().partition(" ")
+            value = value.strip()
+            changed = {**bounds, name[1:].lower(): None if value.lower() in ("", "off") else value}
+            try:
+                window = date_window(changed["since"], changed["until"])
+            except typer.BadParameter as exc:
+                printer.line(str(exc.message), style="red")
+                continue
+            bounds = changed
+            printer.line(f"Published: {window.span() if window else 'any time'}", style="dim")
         else:
             try:
                 if reopen:
                     kb.reopen()
                     reopen = False
                 if kb.answerer is not None:
-                    answer = _stream_answer(kb, printer, line, history[-CHAT_TURNS:], sources=False)
+                    answer = _stream_answer(
+                        kb, printer, line, history[-CHAT_TURNS:], sources=False, window=window
+                    )
                 else:
-                    answer = kb.ask(line, history[-CHAT_TURNS:])
+                    answer = kb.ask(line, history[-CHAT_TURNS:], window=window)
                     render_answer(printer, answer, show_sources=False)
                     render_source_lines(printer, answer)
             except EmptyQuestion:

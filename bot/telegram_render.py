@@ -20,6 +20,7 @@ from typing import Literal
 
 from telegram.constants import MessageLimit
 
+from bot.render import also_reported, origin
 from prompts import load, phrases
 from retrieval.answer import Answer, Citation
 from retrieval.index import IngestStats
@@ -56,11 +57,16 @@ class Block:
     text: str
     style: Style = "plain"
     tight: bool = False
+    href: str = ""  # the text is a link to this http(s) address
+    prefix: str = ""  # plain text before the link ("[1] ")
 
 
 def to_html(block: Block) -> str:
     opening, closing = _TAGS[block.style]
-    return f"{opening}{html.escape(block.text, quote=False)}{closing}"
+    text = html.escape(block.text, quote=False)
+    if block.href:
+        text = f'<a href="{html.escape(block.href, quote=True)}">{text}</a>'
+    return f"{opening}{html.escape(block.prefix, quote=False)}{text}{closing}"
 
 
 def telegram_len(text: str) -> int:
@@ -188,8 +194,16 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks += [Block(p.strip()) for p in body.split("\n\n") if p.strip()]
     if answer.citations:
         blocks.append(Block(phrases(answer.lang)["sources"], "bold"))
-        blocks += [Block(f"[{c.n}] {_short(c.title)}", tight=True) for c in answer.citations]
+        for c in answer.citations:
+            blocks.append(Block(_short(c.title), tight=True, href=_link(c.url), prefix=f"[{c.n}] "))
+            if c.also_in:
+                blocks.append(Block(also_reported(c, answer.lang), "italic", tight=True))
     return blocks
+
+
+def _link(url: str) -> str:
+    """A link only to a web address (an article's url is checked at load; this keeps any other scheme out)."""
+    return url if is_url(url) else ""
 
 
 def sources_blocks(lang: str, citations: Sequence[Citation]) -> list[Block]:
@@ -198,9 +212,13 @@ def sources_blocks(lang: str, citations: Sequence[Citation]) -> list[Block]:
         return [Block(phrases(lang)["no_sources"])]
     blocks = [Block(phrases(lang)["sources"], "bold")]
     for c in citations:
-        blocks.append(Block(f"[{c.n}] {c.title}", "bold"))
+        blocks.append(Block(c.title, "bold", href=_link(c.url), prefix=f"[{c.n}] "))
+        if origin(c, link=False):
+            blocks.append(Block(origin(c, link=False), "italic", tight=True))
         blocks.append(Block(c.sentence_id, "code", tight=True))
         blocks.append(Block(c.text, "quote", tight=True))
+        if c.also_in:
+            blocks.append(Block(also_reported(c, lang), "italic", tight=True))
     return blocks
 
 

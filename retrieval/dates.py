@@ -44,6 +44,12 @@ class DateRange:
     def __str__(self) -> str:
         return self.start.isoformat() if self.start == self.end else f"{self.start}..{self.end}"
 
+    def span(self) -> str:
+        """For people: "2021-11-01…2021-11-30", an open end (date.min, date.max) left blank: "2021-11-01…"."""
+        start = self.start.isoformat() if self.start > date.min else ""
+        end = self.end.isoformat() if self.end < date.max else ""
+        return start if self.start == self.end else f"{start}…{end}"
+
 
 @dataclass(frozen=True)
 class DateMention:

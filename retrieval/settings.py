@@ -180,12 +180,12 @@ class Settings(BaseSettings):
         0.4, gt=0, le=1, description="Least MinHash containment for two articles to be copies of one story."
     )
     date_boost: float = Field(
-        1.0,
+        2.0,
         ge=0,
         description="Added to the ranker score of articles published when the question says (0 = off).",
     )
     date_slack_days: int = Field(
-        3, ge=0, le=60, description="Days after a date in a question that still count as published then."
+        3, ge=0, le=60, description="Days after a day named in a question that still count as published then."
     )
     telegram_admins: str = Field(
         "", description="Comma-separated user ids (inside the allowlist) who may add articles from Telegram."

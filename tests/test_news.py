@@ -11,6 +11,7 @@ SIGTERM as a service manager would.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -28,7 +29,7 @@ from bot.cli import app
 from bot.telegram import build_application
 from retrieval.index import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
-from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS
+from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS, Q_DRONES_AR, Q_DRONES_EN
 from tests.conftest import ROOT, SEEDS, make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.news_site import NewsSite, render
@@ -38,6 +39,14 @@ KHABAR = str(Path(sys.executable).with_name("khabar"))
 RELEASES = "rafidain/2021/12/tigris-releases.html"  # a page in no feed: saved to disk as a file
 DEAL = "rafidain/2021/11/tigris-deal.html"  # its wire copy: sahil/2021/11/08/tigris-water.html
 TOMATO = "sahil/2021/11/10/tomato-prices.html"
+COPY = "sahil/2021/11/08/tigris-water.html"
+WIRE_QUESTION = (
+    "بعد كم جولة من المباحثات الفنية جاء الاتفاق المائي بين العراق وتركيا؟"  # a sentence both print
+)
+EDITED_QUESTION = (
+    "How often will the joint technical team meet to review the water released from the Ilisu dam?"
+)
+RELEASES_QUESTION = "ماذا أعلنت وزارة الموارد المائية عن الإطلاقات في نهر دجلة؟"
 
 
 @dataclass
@@ -50,9 +59,9 @@ class News:
     def env(self, **extra: str) -> dict[str, str]:
         return store_env(self.data_dir, **extra)
 
-    def run(self, *args: str, **extra: str):
+    def run(self, *args: str, input: str | None = None, **extra: str):
         """The command in this process (the typer app), with this module's store."""
-        return CliRunner().invoke(app, list(args), env=self.env(**extra), catch_exceptions=False)
+        return CliRunner().invoke(app, list(args), input=input, env=self.env(**extra), catch_exceptions=False)
 
 
 def store_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -90,7 +99,15 @@ def news(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield News(site, data_dir, saved, done)
 
 
-def test_ingest_of_pages_feeds_and_saved_pages_reports_each_failure_and_stores_the_rest(news: News) -> None:
+@pytest.fixture(scope="module")
+def kb(news: News) -> Khabar:
+    """The pipeline over the module's store, for checks where the CLI is not what is tested."""
+    return Khabar(make_settings(news.data_dir))
+
+
+def test_ingest_of_pages_feeds_and_saved_pages_reports_each_failure_and_stores_the_rest(
+    news: News, kb: Khabar
+) -> None:
     done, site = news.ingest, news.site
     assert done.returncode == 1, done.stderr
     failed = {
@@ -117,13 +134,12 @@ def test_ingest_of_pages_feeds_and_saved_pages_reports_each_failure_and_stores_t
     assert "Traceback" not in done.stderr
     assert f"skipped {site.url(DEAL)}: the same page as {site.url(DEAL)}" in done.stderr
     assert "wire copy: " in done.stderr
-    manifest = read_manifest(Khabar(make_settings(news.data_dir)).store)
+    manifest = read_manifest(kb.store)
     assert all(e.status == COMPLETE for e in manifest.values()) and len(manifest) == 10
     by_url = {e.url: e for e in manifest.values() if e.url}
     deal = by_url[site.url(DEAL)]
     assert (deal.published, deal.source) == ("2021-11-08", "الرافدين نيوز")
     forum = by_url[site.url("basra/news.php?id=1188")]
-    kb = Khabar(make_settings(news.data_dir))
     [first] = kb.store.sentences.get(ids=[f"{forum.doc_id}:1"], include=["documents"])["documents"]
     assert (
         forum.source == "منتدى البصرة الإخباري" and "ميناء أم قصر" in first
@@ -148,12 +164,11 @@ def test_stats_counts_wire_copies_and_lists_planted_text(news: News) -> None:
     assert "planted:2: addresses automated readers" in out and "planted:3: addresses automated readers" in out
 
 
-def test_a_page_whose_text_changed_replaces_its_old_version(news: News) -> None:
+def test_a_page_whose_text_changed_replaces_its_old_version(news: News, kb: Khabar) -> None:
     route = news.site.routes["/" + TOMATO]
     original = route.body
     route.body = original.replace("ألفي دينار".encode(), "ثلاثة آلاف دينار".encode())
     try:
-        kb = Khabar(make_settings(news.data_dir))
         stats = kb.ingest([], urls=[news.site.url(TOMATO)])
         assert (stats.added, stats.updated, stats.failures) == (0, 1, [])
         doc_id = next(e.doc_id for e in read_manifest(kb.store).values() if e.url == news.site.url(TOMATO))
@@ -161,7 +176,26 @@ def test_a_page_whose_text_changed_replaces_its_old_version(news: News) -> None:
         assert any("ثلاثة آلاف دينار" in t for t in texts) and not any("ألفي دينار" in t for t in texts)
     finally:
         route.body = original
-        Khabar(make_settings(news.data_dir)).ingest([], urls=[news.site.url(TOMATO)])
+        kb.ingest([], urls=[news.site.url(TOMATO)])
+
+
+def test_prune_never_removes_pages_from_the_web_nor_a_saved_page_that_failed(
+    news: News, tmp_path: Path
+) -> None:
+    data, saved = tmp_path / "data", tmp_path / "saved-pages"
+    shutil.copytree(news.data_dir, data)
+    shutil.copytree(news.saved, saved)
+    stub = render(news.site.story("sahil/2021/11/11/banks-plan.html"), news.site.base)
+    (saved / "tigris-releases.html").write_text(
+        stub, "utf-8"
+    )  # the page is there, but only as a paywall stub
+    kb = Khabar(make_settings(data))
+    before = read_manifest(kb.store)
+    stats = kb.ingest([saved], prune=True)
+    after = read_manifest(kb.store)
+    assert "tigris-releases" in after and stats.kept == 1  # a file of that name failed to load: kept
+    assert {k for k, e in after.items() if e.from_web} == {k for k, e in before.items() if e.from_web}
+    assert "planted" in after and "000_65fb7c15639e4525" not in after  # a file not among PATHS is pruned
 
 
 def test_watch_once_takes_new_items_then_the_feed_is_not_modified(news: News) -> None:
@@ -199,8 +233,7 @@ def test_watch_stops_cleanly_on_sigterm(news: News, tmp_path: Path) -> None:
     assert (tmp_path / "w.json").is_file()
 
 
-def test_telegram_admins_add_links_and_documents_and_others_get_a_polite_no(news: News) -> None:
-    kb = Khabar(make_settings(news.data_dir))
+def test_telegram_admins_add_links_and_documents_and_others_get_a_polite_no(news: News, kb: Khabar) -> None:
     admin, member = 11, 12
     with FakeTelegram(TOKEN) as fake:
         settings = make_settings(
@@ -227,6 +260,8 @@ def test_telegram_admins_add_links_and_documents_and_others_get_a_polite_no(news
                     fake.send_document(member, "other.txt", b"x")
                     [_, _, pdf] = await asyncio.to_thread(fake.wait_messages, admin, 3, 60)
                     refusals = await asyncio.to_thread(fake.wait_messages, member, 2, 60)
+                    fake.send_text(member, WIRE_QUESTION)
+                    [*_, answer] = await asyncio.to_thread(fake.wait_messages, member, 3, 60)
                 finally:
                     await application.updater.stop()
                     await application.stop()
@@ -234,9 +269,95 @@ def test_telegram_admins_add_links_and_documents_and_others_get_a_polite_no(news
             assert document.text.startswith("Articles: 1 added, 0 updated, 0 unchanged, 0 failed")
             assert pdf.text.startswith("I cannot add this file")
             assert all(r.text.startswith("Sorry, only the bot's administrators") for r in refusals)
+            assert (
+                f'<a href="{news.site.url(COPY)}">' in answer.html
+                or f'<a href="{news.site.url(DEAL)}">' in answer.html
+            )
+            assert "ورد أيضاً في:" in answer.text
 
         asyncio.run(asyncio.wait_for(scenario(), timeout=120))
     assert (news.data_dir / "uploads" / "bridge-note.txt").read_text("utf-8") == note
     manifest = read_manifest(kb.store)
     assert manifest["bridge-note"].status == COMPLETE and "other" not in manifest
     assert [c for c in fake.calls("download")]  # the document came through getFile and the file URL
+
+
+def ask_json(news: News, *args: str) -> dict:
+    result = news.run("ask", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_citations_carry_link_date_outlet_and_the_other_outlets_that_printed_them(
+    news: News, kb: Khabar
+) -> None:
+    site = news.site
+    copies = {site.url(DEAL), site.url(COPY)}
+    [first, *rest] = ask_json(news, WIRE_QUESTION)["citations"]
+    assert set(first) == {
+        "n",
+        "doc_id",
+        "sentence_id",
+        "title",
+        "text",
+        "score",
+        "url",
+        "published",
+        "source",
+        "also_in",
+    }
+    assert "ثلاث جولات" in first["text"] and first["url"] in copies and first["published"] == "2021-11-08"
+    [other] = first["also_in"]  # the same sentence in the other outlet: listed, not quoted again
+    assert other["url"] == (copies - {first["url"]}).pop() and other["source"] != first["source"]
+    assert (
+        set(other) == {"doc_id", "sentence_id", "source", "url", "published"}
+        and other["published"] == "2021-11-08"
+    )
+    assert all(c["text"] != first["text"] for c in rest)
+    # "وبحسب الوزارة" / "ووفقا للوزارة": a word apart, the rest the same: listed too
+    edited = kb.ask(EDITED_QUESTION).citations[0]
+    assert "كل شهرين" in edited.text and [c["url"] for c in edited.also_in] == list(copies - {edited.url})
+    seed = next(
+        c for c in kb.ask("متى وصل قاآني إلى العراق والتقى الكاظمي؟").citations if c.doc_id[:3] == "004"
+    )
+    assert (seed.url, seed.published, seed.source, seed.also_in) == ("", "", "جاده إيران", [])
+    text = news.run(
+        "ask", WIRE_QUESTION
+    ).stdout  # the CLI's source lines: date · outlet · link, other outlets
+    assert f"2021-11-08 · {first['source']} · {first['url']}" in text
+    assert f"ورد أيضاً في: {other['source']} (2021-11-08)" in text
+
+
+def test_planted_sentences_are_never_quoted(news: News, kb: Khabar) -> None:
+    answer = ask_json(news, Q_DRONES_EN)  # before the flags, the planted English line was quoted first
+    assert answer["citations"] and not any(m in c["text"] for c in answer["citations"] for m in PLANTED_MARKS)
+    for question in (Q_DRONES_EN, Q_DRONES_AR):
+        hits = kb.run(question).search.hits
+        assert hits and not any(
+            mark in h.text for h in hits for mark in PLANTED_MARKS
+        )  # not even a candidate
+
+
+def test_since_until_and_dates_named_in_questions(news: News, kb: Khabar) -> None:
+    december = ask_json(news, "--since", "2021-12-01", "--until", "2021-12", RELEASES_QUESTION)
+    assert {c["doc_id"] for c in december["citations"]} == {"tigris-releases"}
+    assert december["notice"].startswith(
+        "بحثت فقط في المقالات المنشورة في الفترة 2021-12-01…2021-12-31: 1 من "
+    )
+    later = ask_json(news, "--since", "2022-01-01", RELEASES_QUESTION)
+    assert later["abstained"] and "2022-01-01…: 0 من " in later["notice"]
+    bad = news.run("ask", "--since", "soon", RELEASES_QUESTION)
+    assert bad.exit_code == 2 and "cannot read 'soon' as a date" in bad.output
+    # A month named in the question favours articles published then (both Arabic month systems, English).
+    for question, published in (
+        (
+            "What did the water ministry announce about the releases into the Tigris in December 2021?",
+            "2021-12-02",
+        ),
+        ("ماذا أعلنت وزارة الموارد المائية عن الإطلاقات في نهر دجلة في تشرين الثاني 2021؟", "2021-11-08"),
+        ("ماذا أعلنت وزارة الموارد المائية عن الإطلاقات في نهر دجلة في نوفمبر 2021؟", "2021-11-08"),
+    ):
+        assert kb.ask(question).citations[0].published == published, question
+    chat = news.run("chat", input=f"/since 2021-12-01\n{RELEASES_QUESTION}\n/since off\n/exit\n")
+    assert "Published: 2021-12-01…" in chat.stdout and "Published: any time" in chat.stdout
+    assert "الإطلاقات المائية في دجلة ترتفع مع بدء تنفيذ الاتفاق مع تركيا" in chat.stdout
