@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.telegram import build_application
+from retrieval.dates import DateRange
 from retrieval.index import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
 from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS, Q_DRONES_AR, Q_DRONES_EN
@@ -162,21 +164,6 @@ def test_stats_counts_wire_copies_and_lists_planted_text(news: News) -> None:
     for mark in PLANTED_MARKS:
         assert mark in out
     assert "planted:2: addresses automated readers" in out and "planted:3: addresses automated readers" in out
-
-
-def test_a_page_whose_text_changed_replaces_its_old_version(news: News, kb: Khabar) -> None:
-    route = news.site.routes["/" + TOMATO]
-    original = route.body
-    route.body = original.replace("ألفي دينار".encode(), "ثلاثة آلاف دينار".encode())
-    try:
-        stats = kb.ingest([], urls=[news.site.url(TOMATO)])
-        assert (stats.added, stats.updated, stats.failures) == (0, 1, [])
-        doc_id = next(e.doc_id for e in read_manifest(kb.store).values() if e.url == news.site.url(TOMATO))
-        texts = kb.store.sentences.get(where={"doc_id": doc_id}, include=["documents"])["documents"]
-        assert any("ثلاثة آلاف دينار" in t for t in texts) and not any("ألفي دينار" in t for t in texts)
-    finally:
-        route.body = original
-        kb.ingest([], urls=[news.site.url(TOMATO)])
 
 
 def test_prune_never_removes_pages_from_the_web_nor_a_saved_page_that_failed(
@@ -344,8 +331,8 @@ def test_since_until_and_dates_named_in_questions(news: News, kb: Khabar) -> Non
     assert december["notice"].startswith(
         "بحثت فقط في المقالات المنشورة في الفترة 2021-12-01…2021-12-31: 1 من "
     )
-    later = ask_json(news, "--since", "2022-01-01", RELEASES_QUESTION)
-    assert later["abstained"] and "2022-01-01…: 0 من " in later["notice"]
+    later = kb.ask(RELEASES_QUESTION, window=DateRange(date(2022, 1, 1), date.max))
+    assert later.abstained and "2022-01-01…: 0 من " in later.notice
     bad = news.run("ask", "--since", "soon", RELEASES_QUESTION)
     assert bad.exit_code == 2 and "cannot read 'soon' as a date" in bad.output
     # A month named in the question favours articles published then (both Arabic month systems, English).
@@ -361,3 +348,13 @@ def test_since_until_and_dates_named_in_questions(news: News, kb: Khabar) -> Non
     chat = news.run("chat", input=f"/since 2021-12-01\n{RELEASES_QUESTION}\n/since off\n/exit\n")
     assert "Published: 2021-12-01…" in chat.stdout and "Published: any time" in chat.stdout
     assert "الإطلاقات المائية في دجلة ترتفع مع بدء تنفيذ الاتفاق مع تركيا" in chat.stdout
+
+
+def test_a_page_whose_text_changed_replaces_its_old_version(news: News, kb: Khabar) -> None:
+    route = news.site.routes["/" + TOMATO]
+    route.body = route.body.replace("ألفي دينار".encode(), "ثلاثة آلاف دينار".encode())
+    stats = kb.ingest([], urls=[news.site.url(TOMATO)])  # (the module's last test: nothing is put back)
+    assert (stats.added, stats.updated, stats.failures) == (0, 1, [])
+    doc_id = next(e.doc_id for e in read_manifest(kb.store).values() if e.url == news.site.url(TOMATO))
+    texts = kb.store.sentences.get(where={"doc_id": doc_id}, include=["documents"])["documents"]
+    assert any("ثلاثة آلاف دينار" in t for t in texts) and not any("ألفي دينار" in t for t in texts)
