@@ -475,9 +475,11 @@ class Khabar:
                     self.settings.max_citations,
                     second_share=self.searcher.ranker.second_share,
                 )
+        copies_started = time.perf_counter()
         for citation in answer.citations:
             copies = self.copies.find(self.searcher.manifest, citation.doc_id, citation.text)
             citation.also_in = [c.to_dict() for c in copies]
+        timings["copies_ms"] = (time.perf_counter() - copies_started) * 1000
         if window is not None:
             answer.notice = f"{self._window_notice(window, lang)} {answer.notice}".strip()
         if truncated:
