@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from retrieval.corpus import load_articles
+from retrieval.dates import DateRange
 from retrieval.index import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
 from tests.conftest import SEEDS, make_settings
@@ -177,6 +179,13 @@ def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembeddin
     kb.store.chunks.update(ids=chunks, metadatas=[dict.fromkeys(("published_day", "source"))] * len(chunks))
     kb.store.articles.update(ids=list(fresh), metadatas=[dict.fromkeys(("minhash", "format"))] * len(fresh))
     assert kb.stats().older_format == 2 and "skey" not in kb.store.sentences.get(limit=1)["metadatas"][0]
+    # Before the upgrade a date window still finds an older article, by id (its chunks have no day yet).
+    seed = "000_65fb7c15639e4525"
+    kb.store.articles.update(ids=[seed], metadatas=[{"published": "2021-11-08"}])
+    kb.searcher.refresh()
+    hits = kb.searcher.search("قاآني", window=DateRange(date(2021, 11, 1), date(2021, 11, 30))).hits
+    assert hits and {h.doc_id for h in hits} == {seed} and hits[0].published == "2021-11-08"
+    kb.store.articles.update(ids=[seed], metadatas=[{"published": ""}])
     calls = []
     kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
     stats = kb.ingest([])

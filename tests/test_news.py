@@ -183,6 +183,8 @@ def test_prune_never_removes_pages_from_the_web_nor_a_saved_page_that_failed(
     assert "tigris-releases" in after and stats.kept == 1  # a file of that name failed to load: kept
     assert {k for k, e in after.items() if e.from_web} == {k for k, e in before.items() if e.from_web}
     assert "planted" in after and "000_65fb7c15639e4525" not in after  # a file not among PATHS is pruned
+    refused = news.run("ingest", "--prune", news.site.url(TOMATO))
+    assert refused.exit_code == 1 and "--prune works on files and folders only" in refused.output
 
 
 def test_watch_once_takes_new_items_then_the_feed_is_not_modified(news: News) -> None:
