@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.dates import parse_published
+from retrieval.dates import day_key, parse_published
 from retrieval.text import split_sentences
 
 
@@ -92,4 +92,4 @@ def resolved(path: Path | str) -> str:
 def day_number(published: str) -> int:
     """An ISO 8601 `published` value's day as YYYYMMDD, or 0 when there is none."""
     day = parse_published(published)
-    return day.year * 10000 + day.month * 100 + day.day if day else 0
+    return day_key(day) if day else 0

