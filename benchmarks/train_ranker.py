@@ -42,7 +42,6 @@ from retrieval.ranker import (
     MODEL_FILE,
     Candidates,
     LinearModel,
-    focus_similarity,
     list_features,
     sentence_features,
 )
@@ -50,20 +49,6 @@ from retrieval.search import LEXICAL_CANDIDATES
 from retrieval.words import content_words
 
 TRAIN_SETS = ("xquad.ar", "xquad.en", "arcd")
-_WINDOWS: dict[str, np.ndarray] = {}
-
-
-def USE_ENCODE(texts: list[str]) -> np.ndarray:
-    """USE vectors of number windows, memoised (the same windows recur across a set's questions)."""
-    from retrieval.embedding import USEEmbedding
-
-    todo = [t for t in dict.fromkeys(texts) if t not in _WINDOWS]
-    if todo:
-        encoder = _WINDOWS.setdefault("__model__", USEEmbedding(1))  # type: ignore[arg-type]
-        _WINDOWS.update(zip(todo, encoder.vectors(todo), strict=True))  # type: ignore[union-attr]
-    return np.stack([_WINDOWS[t] for t in texts])
-
-
 # ---- simulated search ---------------------------------------------------------------------------------------
 
 
@@ -117,7 +102,6 @@ def simulate(
         cand.extra[name] = vecs[rows] @ d.extra[name]
     if "use" in cand.extra:
         cand.use = cand.extra["use"]
-        cand.focus = focus_similarity(cand.question, cand.texts, USE_ENCODE)
     if WORD_MODEL and WORD_MODEL in c.words:
         cand.alignment = word_alignment(d, c, cand)
     second = os.environ.get("WORD_MODEL2", "")

