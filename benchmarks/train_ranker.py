@@ -42,6 +42,7 @@ from retrieval.ranker import (
     MODEL_FILE,
     Candidates,
     LinearModel,
+    focus_similarity,
     list_features,
     sentence_features,
 )
@@ -49,6 +50,20 @@ from retrieval.search import LEXICAL_CANDIDATES
 from retrieval.words import content_words
 
 TRAIN_SETS = ("xquad.ar", "xquad.en", "arcd")
+_WINDOWS: dict[str, np.ndarray] = {}
+
+
+def USE_ENCODE(texts: list[str]) -> np.ndarray:
+    """USE vectors of number windows, memoised (the same windows recur across a set's questions)."""
+    from retrieval.embedding import USEEmbedding
+
+    todo = [t for t in dict.fromkeys(texts) if t not in _WINDOWS]
+    if todo:
+        encoder = _WINDOWS.setdefault("__model__", USEEmbedding(1))  # type: ignore[arg-type]
+        _WINDOWS.update(zip(todo, encoder.vectors(todo), strict=True))  # type: ignore[union-attr]
+    return np.stack([_WINDOWS[t] for t in texts])
+
+
 # ---- simulated search ---------------------------------------------------------------------------------------
 
 
@@ -102,6 +117,7 @@ def simulate(
         cand.extra[name] = vecs[rows] @ d.extra[name]
     if "use" in cand.extra:
         cand.use = cand.extra["use"]
+        cand.focus = focus_similarity(cand.question, cand.texts, USE_ENCODE)
     if WORD_MODEL and WORD_MODEL in c.words:
         cand.alignment = word_alignment(d, c, cand)
     second = os.environ.get("WORD_MODEL2", "")
@@ -112,7 +128,7 @@ def simulate(
     return cand, rows
 
 
-WORD_MODEL = "use"  # the word vectors alignment features read (--words; production: USE)
+WORD_MODEL = ""  # the word vectors alignment features read (--words)
 
 
 def word_alignment(d: QuestionData, c: Corpus, cand: Candidates, model: str = ""):
@@ -157,6 +173,13 @@ class Item:
 
 def fold_of(doc: str, k: int) -> int:
     return zlib.crc32(doc.encode()) % k
+
+
+def _focus_align(c: Candidates) -> np.ndarray:
+    a = c.alignment
+    if a is None or a.focus is None:
+        return np.zeros(len(c.texts))
+    return np.clip(a.focus, -2.0, 8.0) / 5.0
 
 
 def _union(c: Candidates, groups: list[np.ndarray]) -> np.ndarray:
@@ -209,6 +232,11 @@ EXTRA_FEATURES = {
     "nb_soft": _nb_soft,
     "soft_doc_gap": lambda c: _doc_gap(c, c.alignment.soft),
     "sparse": lambda c: c.extra["sparse"] / 100.0,
+    "soft": lambda c: c.alignment.soft,
+    "soft_gap": lambda c: c.alignment.soft - c.alignment.soft.max(),
+    "best": lambda c: c.alignment.best,
+    "best_gap": lambda c: c.alignment.best - c.alignment.best.max(),
+    "falign": _focus_align,
 }
 
 
@@ -233,6 +261,17 @@ LIST_EXTRAS = {
         and c.alignment.focus[_top(c, s)] < 3.0
     ),
     "names_missing": _names_missing,
+    "focus_nowhere": lambda c, s: float(
+        c.alignment is not None
+        and c.alignment.focus is not None
+        and len(s) > 0
+        and c.alignment.focus.max() < 2.5
+    ),
+    "focus_top": lambda c, s: (
+        float(np.clip(c.alignment.focus[_top(c, s)], -2, 8))
+        if c.alignment is not None and c.alignment.focus is not None and len(s)
+        else 0.0
+    ),
 }
 LIST_NAMES: list[str] = []  # --list-extras
 
@@ -483,9 +522,7 @@ def main() -> None:
     parser.add_argument(
         "--drop", nargs="*", default=[], help="features left out (measuring what each is worth)"
     )
-    parser.add_argument(
-        "--words", default="use", help="word vectors of the alignment features: use (shipped), e5p, e5q, none"
-    )
+    parser.add_argument("--words", default="", help="word vectors for alignment features: e5p, e5q, use")
     parser.add_argument(
         "--list-extras", nargs="*", default=[], help=f"abstention features to try: {list(LIST_EXTRAS)}"
     )
@@ -510,10 +547,10 @@ def main() -> None:
     for setting in args.align:
         name, value = setting.split("=")
         setattr(retrieval.align, name, float(value))
-    WORD_MODEL = "" if args.words == "none" else args.words
+    WORD_MODEL = args.words
     LIST_NAMES[:] = args.list_extras
     corpora, sets = load_all(
-        ["use", *([f"words-{WORD_MODEL}"] if WORD_MODEL else []), *args.extras]
+        ["use", *([f"words-{args.words}"] if args.words else []), *args.extras]
         + ([f"words-{os.environ['WORD_MODEL2']}"] if os.environ.get("WORD_MODEL2") else [])
     )
     names = list(FEATURES) + args.extras

@@ -53,6 +53,21 @@ def supplies(expected: str, sentence: str) -> bool:
     return bool(_DIGITS.search(s) or _NUMBER_WORDS.search(s))
 
 
+def number_windows(sentence: str, width: int = 2, limit: int = 3) -> list[str]:
+    """The words around each number of a sentence ("... بثلاث طائرات مسيرة ..."): what the number counts.
+
+    At most `limit` windows of `width` words either side, from the original text."""
+    words = sentence.split()
+    windows = []
+    for i, word in enumerate(words):
+        key = normalize(word)
+        if _DIGITS.search(key) or _NUMBER_WORDS.search(key):
+            windows.append(" ".join(words[max(0, i - width) : i + width + 1]))
+            if len(windows) == limit:
+                break
+    return windows
+
+
 _COUNT_TRIGGER = re.compile(
     r"\b(?:how (?:many|much)|what (?:number|percentage|proportion|amount|share) of)\s+(.*)"
     r"|(?:^|\s)(?:كم|ما عدد|ما هو عدد|ما هي نسبه|ما نسبه|ما مقدار|ما حجم)\s+(.*)"

