@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +24,16 @@ from bot.render import Printer, render_answer, render_source_lines, render_sourc
 from prompts import phrases
 from retrieval.answer import Answer
 from retrieval.corpus import iter_files
+from retrieval.dates import DateError, DateRange, parse_bound
+from retrieval.fetch import Fetcher
 from retrieval.index import IngestProgress, IngestStats, ProgressReport
 from retrieval.language import detect_language
-from retrieval.pipeline import EmptyQuestion, History, Khabar
+from retrieval.pipeline import EmptyQuestion, History, Khabar, StoreStats, fetch_limits
 from retrieval.ranker import RankerModelError
 from retrieval.settings import Settings
 from retrieval.store import StoreError
+from retrieval.watch import SyncResult, WatchState, WatchStateError, parse_interval
+from retrieval.web import is_url
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Ask questions about Arabic news articles."
@@ -133,6 +140,14 @@ def _print_ingest(stats: IngestStats) -> None:
         + f"; sentences: {stats.sentences} added; chunks: {stats.chunks} added",
         highlight=False,
     )
+    if stats.upgraded:
+        err.print(
+            f"gave {stats.upgraded} article(s) stored by an older version their dates, outlets, wire-copy "
+            "keys and planted-text flags (nothing re-embedded)",
+            highlight=False,
+        )
+    for doc_id, other, similarity in stats.copies:
+        err.print(f"wire copy: {doc_id} repeats {other} (similarity {similarity:.2f})", highlight=False)
     if stats.kept:
         err.print(
             f"kept {stats.kept} stored article(s) whose file is present but failed to load (not pruned)",
@@ -160,12 +175,23 @@ def _seed_if_empty(kb: Khabar) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt, .md, .jsonl).")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders (.txt, .md, .html, .htm, .jsonl), web pages and RSS/Atom feeds (http(s) URLs).",
+            metavar="PATH_OR_URL...",
+        ),
+    ],
     prune: Annotated[
-        bool, typer.Option(help="Remove stored articles that are not in PATHS any more.")
+        bool, typer.Option(help="Remove stored articles that are not in PATHS any more (files only).")
     ] = False,
 ) -> None:
     """Add articles to the store; unchanged ones are skipped, changed ones replaced."""
+    urls = [s for s in sources if is_url(s)]
+    paths = [Path(s) for s in sources if not is_url(s)]
+    if prune and urls:
+        err.print("Not pruning: --prune works on files and folders only; ingest URLs without it.")
+        raise typer.Exit(1)
     missing = [p for p in paths if not p.exists()]
     for path in missing:
         err.print(f"[red]failed[/red] {path}: no such file or folder", highlight=False)
@@ -175,14 +201,113 @@ def ingest(
         raise typer.Exit(1)
     settings = Settings()
     kb = _open(settings, writable=True)
-    if not any(True for _ in iter_files(existing)) and not missing:
-        err.print("No .txt, .md or .jsonl files found.")
+    if not urls and not any(True for _ in iter_files(existing)) and not missing:
+        err.print("No .txt, .md, .html, .htm or .jsonl files found.")
         raise typer.Exit(1)
+    if urls:
+        err.print(f"Fetching {len(urls)} web page(s) and feed(s)...", highlight=False)
     with _store_errors(), _ingest_progress(settings) as report:
-        stats = kb.ingest(existing, prune=prune, on_progress=report, on_wait=_waiting)
+        stats = kb.ingest(existing, prune=prune, on_progress=report, on_wait=_waiting, urls=urls)
     _print_ingest(stats)
     if stats.failures or missing:
         raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    feeds: Annotated[list[str], typer.Argument(help="RSS or Atom feed URLs.", metavar="FEED_URL...")],
+    every: Annotated[str, typer.Option(help="Time between rounds: 15m, 1h, 1h30m, 90s.")] = "15m",
+    once: Annotated[bool, typer.Option(help="One round, then exit (for cron).")] = False,
+) -> None:
+    """Keep feeds in sync: each round fetches only new items (conditional GET) and stores their pages.
+
+    One line per feed per round on stdout; failures in detail on stderr. Ctrl-C or SIGTERM stops after the
+    feed in progress (a second one stops at once). With --once the exit code is 1 if anything failed.
+    """
+    bad = [f for f in feeds if not is_url(f)]
+    if bad:
+        raise typer.BadParameter(f"not an http(s) URL: {bad[0]}", param_hint="FEED_URL")
+    try:
+        interval = parse_interval(every)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--every") from None
+    settings = Settings()
+    kb = _open(settings, writable=True)
+    try:
+        state = WatchState.load(watch_state_path(settings))
+    except WatchStateError as exc:
+        _error(exc)
+        raise typer.Exit(1) from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("Stopping after the feed in progress (again to stop at once).", highlight=False)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    failed = False
+    try:
+        with Fetcher(fetch_limits(settings)) as fetcher:
+            while not stop.is_set():
+                if not kb.store.server:
+                    kb.reopen()  # another process may have written to the embedded store since the last round
+                for url in feeds:
+                    if stop.is_set():
+                        break
+                    failed |= _watch_feed(kb, fetcher, state, url)
+                if once:
+                    break
+                stop.wait(interval)
+    except KeyboardInterrupt:
+        err.print("Stopped.", highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if once and failed:
+        raise typer.Exit(1)
+
+
+def watch_state_path(settings: Settings) -> Path:
+    path = Path(settings.watch_state_file)
+    return path if path.is_absolute() else Path(settings.data_dir) / path
+
+
+def _watch_feed(kb: Khabar, fetcher: Fetcher, state: WatchState, url: str) -> bool:
+    """One feed's round and its line; True when something failed."""
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    try:
+        result, stats = kb.sync_feed(fetcher, state, url)
+    except (
+        StoreError,
+        OSError,
+    ) as exc:  # the store (or the state file) failed: the items are taken next round
+        console.print(f"{stamp} {url}: error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return True
+    console.print(
+        f"{stamp} {url}: {_round_summary(result, stats)}", highlight=False, markup=False, soft_wrap=True
+    )
+    for link, reason in stats.failures:
+        err.print(Text.assemble(("failed", "red"), f" {link}: {reason}"), highlight=False)
+    for item in result.given_up:
+        err.print(f"gave up on {item.link} after {kb.settings.watch_max_attempts} attempts", highlight=False)
+    return bool(result.error or stats.failures)
+
+
+def _round_summary(result: SyncResult, stats: IngestStats) -> str:
+    if result.error:
+        return f"error: {result.error}"
+    if result.not_modified:
+        return "not modified"
+    new = len(result.report.articles) + len(result.report.failures)
+    if not new:
+        return "no new items"
+    return (
+        f"{new} new item(s): {stats.added} added, {stats.updated} updated, {stats.skipped} unchanged, "
+        f"{len(stats.failures)} failed"
+    )
 
 
 @app.command()
@@ -191,8 +316,11 @@ def ask(
         str | None, typer.Argument(help="The question; read from stdin when omitted.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
 ) -> None:
     """Answer one question with cited source sentences."""
+    window = date_window(since, until)
     if question is None and not sys.stdin.isatty():
         question = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     question = question or ""
@@ -206,11 +334,11 @@ def ask(
         _seed_if_empty(kb)
         try:
             if as_json:
-                answer = kb.ask(question)
+                answer = kb.ask(question, window=window)
             elif kb.answerer is not None:
-                answer = _stream_answer(kb, printer, question)
+                answer = _stream_answer(kb, printer, question, window=window)
             else:
-                answer = kb.ask(question)
+                answer = kb.ask(question, window=window)
                 render_answer(printer, answer)
         except EmptyQuestion:
             err.print(phrases(detect_language(question))["empty_question"])
@@ -219,8 +347,33 @@ def ask(
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
 
 
+SINCE_HELP = (
+    "Only articles published on or after this day: 2021-11-01, 2021-11 (from the 1st), 7d, yesterday."
+)
+UNTIL_HELP = "Only articles published on or before this day: 2021-11-30, 2021-11 (to the 30th), today."
+
+
+def date_window(since: str | None, until: str | None) -> DateRange | None:
+    """The --since/--until window (an open end reaches as far as dates go), or None when neither is given."""
+    if since is None and until is None:
+        return None
+    try:
+        start = parse_bound(since, end=False) if since else date.min
+        end = parse_bound(until, end=True) if until else date.max
+    except DateError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since/--until") from None
+    if start > end:
+        raise typer.BadParameter(f"--since {since} is after --until {until}", param_hint="--since/--until")
+    return DateRange(start, end)
+
+
 def _stream_answer(
-    kb: Khabar, printer: Printer, question: str, history: History | None = None, sources: bool = True
+    kb: Khabar,
+    printer: Printer,
+    question: str,
+    history: History | None = None,
+    sources: bool = True,
+    window: DateRange | None = None,
 ) -> Answer:
     """Print the LLM's reply as it comes, then what verification kept: the verified answer and its sources.
 
@@ -232,7 +385,7 @@ def _stream_answer(
         printer.stream("\n")
         printer.line(notice, style="yellow")
 
-    answer = kb.run(question, history, on_token=printer.stream, on_restart=restart).answer
+    answer = kb.run(question, history, on_token=printer.stream, on_restart=restart, window=window).answer
     printer.stream("\n")
     for sentence in answer.sentences:
         if not sentence.supported and sentence.reason != "abstention":
@@ -254,6 +407,7 @@ CHAT_TURNS = 6  # earlier turns a follow-up question is read with
 
 HELP = """Type a question in Arabic or English. Commands:
   /sources  show the full sources of the last answer
+  /since DATE, /until DATE   search only articles published then (2021-11-01, 2021-11, 7d); "/since off"
   /reset    forget the conversation
   /help     this help
   /exit     leave (or Ctrl-D)"""
@@ -293,8 +447,13 @@ def _prompt_history(settings: Settings):
 
 
 @app.command()
-def chat() -> None:
-    """Interactive chat over the articles: /sources /reset /help /exit."""
+def chat(
+    since: Annotated[str | None, typer.Option(help=SINCE_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
+) -> None:
+    """Interactive chat over the articles: /sources /since /until /reset /help /exit."""
+    bounds = {"since": since, "until": until}
+    window = date_window(since, until)
     settings = Settings()
     kb = _open(settings)
     printer = _printer(settings)
@@ -318,15 +477,28 @@ def chat() -> None:
             last = None
             history.clear()
             printer.line("Conversation cleared.", style="dim")
+        elif command.split()[0] in ("/since", "/until"):
+            name, _, value = line.strip().partition(" ")
+            value = value.strip()
+            changed = {**bounds, name[1:].lower(): None if value.lower() in ("", "off") else value}
+            try:
+                window = date_window(changed["since"], changed["until"])
+            except typer.BadParameter as exc:
+                printer.line(str(exc.message), style="red")
+                continue
+            bounds = changed
+            printer.line(f"Published: {window.span() if window else 'any time'}", style="dim")
         else:
             try:
                 if reopen:
                     kb.reopen()
                     reopen = False
                 if kb.answerer is not None:
-                    answer = _stream_answer(kb, printer, line, history[-CHAT_TURNS:], sources=False)
+                    answer = _stream_answer(
+                        kb, printer, line, history[-CHAT_TURNS:], sources=False, window=window
+                    )
                 else:
-                    answer = kb.ask(line, history[-CHAT_TURNS:])
+                    answer = kb.ask(line, history[-CHAT_TURNS:], window=window)
                     render_answer(printer, answer, show_sources=False)
                     render_source_lines(printer, answer)
             except EmptyQuestion:
@@ -346,16 +518,49 @@ def chat() -> None:
 
 @app.command()
 def stats() -> None:
-    """What the store holds and where."""
+    """What the store holds and where: counts, dates, wire copies, planted text."""
     kb = _open()
     with _store_errors():
         s = kb.stats()
     console.print(
-        f"articles:  {s.articles}\nsentences: {s.sentences}\nchunks:    {s.chunks}\n"
+        f"articles:  {s.articles} ({s.from_web} from the web, {s.undated} without a date)\n"
+        f"sentences: {s.sentences}\nchunks:    {s.chunks}\n"
         + (f"pending:   {s.pending} (interrupted; the next ingest cleans them)\n" if s.pending else "")
         + f"store:     {s.location}\nembedder:  {s.embedder}",
         highlight=False,
+        markup=False,
     )
+    _print_store_checks(s)
+
+
+def _print_store_checks(s: StoreStats) -> None:
+    """Wire copies and planted text, listed for an operator (article text printed as is, never as markup)."""
+    console.print(
+        f"wire copies: {len(s.duplicate_groups)} group(s) of near-duplicate articles, "
+        f"{s.shared_sentences} sentence(s) printed in two or more articles",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for group in s.duplicate_groups:
+        console.print("  " + ", ".join(group), highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"planted text: {len(s.planted)} sentence(s), never given to a language model nor quoted",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    for sentence_id, reason, text in s.planted:
+        console.print(f"  {sentence_id}: {reason}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"    {text}", highlight=False, markup=False, soft_wrap=True)
+    if s.older_format:
+        console.print(
+            f"older format: {s.older_format} article(s) stored by an older version have no wire-copy keys "
+            "or planted-text flags yet; the next `khabar ingest` adds them (nothing is re-embedded)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 app.command("eval")(eval_command)

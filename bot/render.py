@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from prompts import phrases
-from retrieval.answer import Answer
+from retrieval.answer import Answer, Citation
+from retrieval.dates import parse_published
 from retrieval.text import clean_text
 
 _WORD = re.compile(r"\S+")
@@ -104,7 +105,8 @@ def render_answer(printer: Printer, answer: Answer, show_sources: bool = True) -
 
 
 def render_sources(printer: Printer, answer: Answer | None) -> None:
-    """Numbered sources: title, sentence id, and the sentence quoted verbatim."""
+    """Numbered sources: title and sentence id, date · outlet · link, the sentence quoted verbatim, and the
+    other outlets that printed it."""
     lang = answer.lang if answer else "en"
     if answer is None or not answer.citations:
         printer.line(phrases(lang)["no_sources"], style="dim")
@@ -112,10 +114,45 @@ def render_sources(printer: Printer, answer: Answer | None) -> None:
     printer.line(phrases(lang)["sources"], style="bold")
     for c in answer.citations:
         printer.line(f"[{c.n}] {c.title}  ({c.sentence_id})", style="cyan")
+        if origin(c):
+            printer.line(origin(c), indent="    ", style="dim")
         printer.line(c.text, indent="    ")
+        if c.also_in:
+            printer.line(also_reported(c, lang), indent="    ", style="dim")
 
 
 def render_source_lines(printer: Printer, answer: Answer) -> None:
-    """One short line per source (title and sentence id), for the chat; `/sources` shows the quotes."""
+    """One short line per source (title, sentence id, date · outlet · link), for the chat; `/sources` shows
+    the quotes."""
     for c in answer.citations:
-        printer.line(f"[{c.n}] {c.title} ({c.sentence_id})", style="dim")
+        printer.line(
+            f"[{c.n}] {c.title} ({c.sentence_id})" + (f" {origin(c)}" if origin(c) else ""), style="dim"
+        )
+        if c.also_in:
+            printer.line(also_reported(c, answer.lang), indent="    ", style="dim")
+
+
+def day(published: str | None) -> str:
+    """The publication day of an ISO 8601 value, as 2021-11-08 ("" when there is none)."""
+    parsed = parse_published(published or "")
+    return parsed.isoformat() if parsed else ""
+
+
+def origin(c: Citation, link: bool = True) -> str:
+    """ "2021-11-08 · الرافدين نيوز · https://…": what is known of where the quoted article comes from
+    (without the link when the title carries it)."""
+    return " · ".join(part for part in (day(c.published), c.source, c.url if link else "") if part)
+
+
+def also_reported(c: Citation, lang: str) -> str:
+    """ "also reported by: الساحل (2021-11-08), …": the other articles printing the same sentence."""
+    outlets = []
+    for copy in c.also_in[:ALSO_SHOWN]:
+        name = copy.get("source") or copy.get("url") or copy.get("doc_id") or ""
+        when = day(copy.get("published"))
+        outlets.append(f"{name} ({when})" if when else str(name))
+    more = f" (+{len(c.also_in) - ALSO_SHOWN})" if len(c.also_in) > ALSO_SHOWN else ""
+    return f"{phrases(lang)['also_reported']}: {', '.join(outlets)}{more}"
+
+
+ALSO_SHOWN = 5  # outlets named in "also reported by"; the rest are counted (--json lists them all)

@@ -2,6 +2,8 @@
 
 It holds no retrieval logic. A question goes to `Khabar.ask` in a worker thread, so one slow answer never holds
 up another chat (updates are processed concurrently), while "typing…" is refreshed until the answer is sent.
+Administrators (KHABAR_TELEGRAM_ADMINS) may also add articles in a private chat: a message of links (pages or
+feeds) or a .txt/.md/.html/.jsonl document, answered with the ingest summary; anyone else gets a polite no.
 Per-chat state (history for follow-ups, the sources behind recent answers) lives in PTB's chat_data, which a
 PicklePersistence file in the data dir keeps across restarts. The token is redacted from every log line.
 """
@@ -49,13 +51,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram_render import render_answer, render_sources, render_text, texts
+from bot.telegram_render import render_answer, render_ingest, render_sources, render_text, texts
 from prompts import phrases
 from retrieval.answer import Answer, Citation
+from retrieval.corpus import SUPPORTED_SUFFIXES
+from retrieval.fetch import megabytes
+from retrieval.index import IngestStats
 from retrieval.language import detect_language
 from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.settings import Settings
 from retrieval.store import StoreError
+from retrieval.web import is_url
 
 log = logging.getLogger("khabar.telegram")
 
@@ -78,6 +84,18 @@ class Answerer(Protocol):
     """What the bot needs from the pipeline (Khabar provides it)."""
 
     def ask(self, question: str, history: History | None = None) -> Answer: ...
+
+
+class Ingester(Protocol):
+    """What an administrator's links and files need from the pipeline (Khabar provides it)."""
+
+    def ingest(self, paths: list[Path], *, urls: list[str]) -> IngestStats: ...
+
+
+UPLOADS = (
+    "uploads"  # in the data dir: documents administrators sent, kept as the files their articles come from
+)
+MAX_LINKS = 20  # per message
 
 
 # ---- logging without the token ------------------------------------------------------------------------
@@ -124,7 +142,7 @@ def configure_logging(level: str, secret_values: list[str]) -> None:
 # ---- small helpers ------------------------------------------------------------------------------------
 
 
-def parse_ids(raw: str) -> frozenset[int]:
+def parse_ids(raw: str, variable: str = "KHABAR_TELEGRAM_ALLOWED_USERS") -> frozenset[int]:
     """User or chat ids from "123, -1004567"; anything else is a configuration error worth stopping for."""
     ids = set()
     for item in re.split(r"[,\s]+", raw.strip()):
@@ -133,10 +151,40 @@ def parse_ids(raw: str) -> frozenset[int]:
         try:
             ids.add(int(item))
         except ValueError:
-            raise ValueError(
-                f"KHABAR_TELEGRAM_ALLOWED_USERS: {item!r} is not a numeric user or chat id"
-            ) from None
+            raise ValueError(f"{variable}: {item!r} is not a numeric user or chat id") from None
     return frozenset(ids)
+
+
+def parse_admins(settings: Settings) -> frozenset[int]:
+    """The administrators' user ids; each must also be allowed (when there is an allowlist) to reach the bot."""
+    admins = parse_ids(settings.telegram_admins, "KHABAR_TELEGRAM_ADMINS")
+    allowed = parse_ids(settings.telegram_allowed_users)
+    outside = sorted(admins - allowed) if allowed else []
+    if outside:
+        raise ValueError(
+            f"KHABAR_TELEGRAM_ADMINS: {', '.join(map(str, outside))} not in KHABAR_TELEGRAM_ALLOWED_USERS; "
+            "administrators must be allowed users too"
+        )
+    return admins
+
+
+def links_only(text: str) -> list[str] | None:
+    """The links of a message made only of http(s) links (a request to add them), else None."""
+    words = text.split()
+    return words if words and all(is_url(w) for w in words) else None
+
+
+def upload_name(name: str | None) -> str | None:
+    """A sent document's file name, safe to save under the uploads folder; None for an unsupported type."""
+    clean = re.sub(r"[\x00-\x1f\x7f/\\]", "_", Path(name or "").name).strip().lstrip(".")
+    suffix = Path(clean).suffix.lower()
+    return clean if clean and suffix in SUPPORTED_SUFFIXES and len(clean) <= 200 else None
+
+
+def file_base_url(base_url: str) -> str:
+    """Where the Bot API serves files: https://api.telegram.org/file/bot for https://api.telegram.org/bot."""
+    base = base_url.rstrip("/")
+    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
 
 
 def user_lang(update: Update) -> str:
@@ -219,6 +267,10 @@ class KhabarBot:
         history_turns: int,
         any_group: bool = False,
         send_retries: int = 3,
+        admins: frozenset[int] = frozenset(),
+        ingester: Ingester | None = None,
+        uploads: Path | None = None,
+        max_upload_bytes: int = 10 * 1024 * 1024,
     ):
         self.answerer = answerer
         self.allowed = allowed
@@ -226,12 +278,20 @@ class KhabarBot:
         self.any_group = any_group  # an allowed user may summon the bot in a group that is not allowed
         self.send_retries = send_retries
         self.refused: dict[int, bool] = {}  # chats refused once; in memory only, never in the state file
+        self.admins = admins  # may add links and documents in a private chat
+        self.ingester = ingester
+        self.uploads = uploads
+        self.max_upload_bytes = max_upload_bytes
 
     def install(self, app: Application) -> None:
         app.add_handler(TypeHandler(Update, self.gate), group=-1)
         app.add_handler(CommandHandler(["start", "help"], self.on_help))
         app.add_handler(CommandHandler("sources", self.on_sources))
         app.add_handler(CommandHandler("reset", self.on_reset))
+        private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+        links = filters.Regex(r"^\s*https?://\S+(?:\s+https?://\S+)*\s*$")
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND & links, self.on_links))
+        app.add_handler(MessageHandler(private & filters.Document.ALL, self.on_document))
         app.add_handler(
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, self.on_question)
         )
@@ -369,6 +429,78 @@ class KhabarBot:
             return
         await self._send(message, render_text(texts(user_lang(update))["attachment_hint"]))
 
+    # -- adding articles (administrators, private chats) --
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return self.ingester is not None and user is not None and user.id in self.admins
+
+    async def on_links(self, update: Update, context: Context) -> None:
+        """A private message of links only: an administrator's pages or feeds are added, anyone else is
+        told politely that only administrators can add articles."""
+        message = update.effective_message
+        if message is None:
+            return
+        urls = links_only(message.text or "") or []
+        lang = user_lang(update)
+        if not self.is_admin(update):
+            await self._send(message, render_text(texts(lang)["not_admin"]))
+            return
+        if len(urls) > MAX_LINKS:
+            await self._send(message, render_text(texts(lang)["too_many_links"].format(limit=MAX_LINKS)))
+            return
+        await self._ingest(update, context, [], urls)
+
+    async def on_document(self, update: Update, context: Context) -> None:
+        """A document in a private chat: an administrator's .txt/.md/.html/.jsonl file is saved in the uploads
+        folder and added; from anyone else a caption is a question (as for photos) and no caption a polite no."""
+        message = update.effective_message
+        if message is None or message.document is None:
+            return
+        lang = user_lang(update)
+        if not self.is_admin(update):
+            if message.caption:
+                await self.on_question(update, context)
+            else:
+                await self._send(message, render_text(texts(lang)["not_admin"]))
+            return
+        document = message.document
+        name = upload_name(document.file_name)
+        if name is None or self.uploads is None:
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            await self._send(message, render_text(texts(lang)["unsupported_file"].format(kinds=kinds)))
+            return
+        too_large = render_text(texts(lang)["file_too_large"].format(size=megabytes(self.max_upload_bytes)))
+        if (document.file_size or 0) > self.max_upload_bytes:
+            await self._send(message, too_large)
+            return
+        data = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
+        if len(data) > self.max_upload_bytes:
+            await self._send(message, too_large)
+            return
+        path = self.uploads / name
+        await asyncio.to_thread(_write_upload, path, data)
+        await self._ingest(update, context, [path], [])
+
+    async def _ingest(self, update: Update, context: Context, paths: list[Path], urls: list[str]) -> None:
+        """Add the files or links (in a worker thread, "typing…" meanwhile) and reply with the summary."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or self.ingester is None:
+            return
+        lang = user_lang(update)
+        log.info("admin %s adds %d file(s), %d link(s)", update.effective_user.id, len(paths), len(urls))
+        try:
+            async with keep_typing(context.bot, chat.id):
+                stats = await asyncio.to_thread(self.ingester.ingest, paths, urls=urls)
+        except StoreError as exc:
+            await self._send(message, render_text(texts(lang)["ingest_failed"].format(reason=exc)))
+            return
+        except Exception:
+            log.exception("adding articles failed in chat %s", chat.id)
+            await self._send(message, render_text(texts(lang)["apology"]))
+            return
+        await self._send(message, render_ingest(lang, stats))
+
     @staticmethod
     def _keep_sources(chat_data: dict[str, Any], answer: Answer, key: str) -> None:
         """The sources behind the answer's button, bounded in count and in size (the newest always kept)."""
@@ -445,6 +577,14 @@ def _citations(entry: dict[str, Any]) -> list[Citation]:
     return [Citation(**c) for c in entry["citations"]]
 
 
+def _write_upload(path: Path, data: bytes) -> None:
+    """Save an uploaded document whole or not at all (a temporary file renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 # ---- the application ----------------------------------------------------------------------------------
 
 
@@ -487,10 +627,14 @@ async def _announce(app: Application) -> None:
 
 
 def build_application(
-    settings: Settings, answerer: Answerer, on_stop: Callable[[], None] | None = None
+    settings: Settings,
+    answerer: Answerer,
+    on_stop: Callable[[], None] | None = None,
+    ingester: Ingester | None = None,
 ) -> Application:
     """The PTB application: concurrent updates, AIORateLimiter with retries, persistent chat data, HTML
-    replies without link previews by default; `on_stop` runs first when a stop signal arrives."""
+    replies without link previews by default; `on_stop` runs first when a stop signal arrives. `ingester`
+    adds the links and documents administrators send (none: nobody can add articles from Telegram)."""
     token = settings.telegram_token.get_secret_value().strip()
     state = state_path(settings)
     state.parent.mkdir(parents=True, exist_ok=True)
@@ -503,6 +647,7 @@ def build_application(
         Application.builder()
         .token(token)
         .base_url(settings.telegram_base_url)
+        .base_file_url(file_base_url(settings.telegram_base_url))
         .concurrent_updates(True)
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .defaults(
@@ -520,6 +665,10 @@ def build_application(
         settings.telegram_history_turns,
         any_group=settings.telegram_allowed_users_any_group,
         send_retries=settings.telegram_send_retries,
+        admins=parse_admins(settings),
+        ingester=ingester,
+        uploads=Path(settings.data_dir) / UPLOADS,
+        max_upload_bytes=int(settings.fetch_max_mb * 1024 * 1024),
     )
     bot.install(app)
     return app
@@ -534,7 +683,7 @@ def main(settings: Settings) -> None:
         log.error("KHABAR_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set its token.")
         raise SystemExit(2)
     try:
-        parse_ids(settings.telegram_allowed_users)
+        parse_admins(settings)
         kb = Khabar(settings)
     except (ValueError, StoreError) as exc:  # configuration problems: the message says what to fix
         log.error("%s", exc)
@@ -548,7 +697,7 @@ def main(settings: Settings) -> None:
             if kb.answerer is not None:
                 kb.answerer.stop_by = time.monotonic() + settings.telegram_shutdown_grace
 
-        app = build_application(settings, kb, on_stop=cut_answers_short)
+        app = build_application(settings, kb, on_stop=cut_answers_short, ingester=kb)
         if settings.telegram_webhook_url:
             url = settings.telegram_webhook_url
             log.info(

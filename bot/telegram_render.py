@@ -15,13 +15,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import PurePath
 from typing import Literal
 
 from telegram.constants import MessageLimit
 
+from bot.render import also_reported, origin
 from prompts import load, phrases
 from retrieval.answer import Answer, Citation
+from retrieval.index import IngestStats
 from retrieval.text import tokenize
+from retrieval.web import is_url
 
 MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # Telegram's limit for one message's text (4096)
 TITLE_CHARS = 90  # titles in the compact sources block are cut to this
@@ -53,11 +57,16 @@ class Block:
     text: str
     style: Style = "plain"
     tight: bool = False
+    href: str = ""  # the text is a link to this http(s) address
+    prefix: str = ""  # plain text before the link ("[1] ")
 
 
 def to_html(block: Block) -> str:
     opening, closing = _TAGS[block.style]
-    return f"{opening}{html.escape(block.text, quote=False)}{closing}"
+    text = html.escape(block.text, quote=False)
+    if block.href:
+        text = f'<a href="{html.escape(block.href, quote=True)}">{text}</a>'
+    return f"{opening}{html.escape(block.prefix, quote=False)}{text}{closing}"
 
 
 def telegram_len(text: str) -> int:
@@ -185,8 +194,16 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks += [Block(p.strip()) for p in body.split("\n\n") if p.strip()]
     if answer.citations:
         blocks.append(Block(phrases(answer.lang)["sources"], "bold"))
-        blocks += [Block(f"[{c.n}] {_short(c.title)}", tight=True) for c in answer.citations]
+        for c in answer.citations:
+            blocks.append(Block(_short(c.title), tight=True, href=_link(c.url), prefix=f"[{c.n}] "))
+            if c.also_in:
+                blocks.append(Block(also_reported(c, answer.lang), "italic", tight=True))
     return blocks
+
+
+def _link(url: str) -> str:
+    """A link only to a web address (an article's url is checked at load; this keeps any other scheme out)."""
+    return url if is_url(url) else ""
 
 
 def sources_blocks(lang: str, citations: Sequence[Citation]) -> list[Block]:
@@ -195,9 +212,13 @@ def sources_blocks(lang: str, citations: Sequence[Citation]) -> list[Block]:
         return [Block(phrases(lang)["no_sources"])]
     blocks = [Block(phrases(lang)["sources"], "bold")]
     for c in citations:
-        blocks.append(Block(f"[{c.n}] {c.title}", "bold"))
+        blocks.append(Block(c.title, "bold", href=_link(c.url), prefix=f"[{c.n}] "))
+        if origin(c, link=False):
+            blocks.append(Block(origin(c, link=False), "italic", tight=True))
         blocks.append(Block(c.sentence_id, "code", tight=True))
         blocks.append(Block(c.text, "quote", tight=True))
+        if c.also_in:
+            blocks.append(Block(also_reported(c, lang), "italic", tight=True))
     return blocks
 
 
@@ -214,3 +235,39 @@ def render_sources(lang: str, citations: Sequence[Citation], limit: int = MAX_CH
 def render_text(text: str, limit: int = MAX_CHARS) -> list[str]:
     """A fixed phrasing (help, refusal...) as HTML messages."""
     return split_messages([Block(p.strip()) for p in text.split("\n\n") if p.strip()], limit)
+
+
+FAILURES_SHOWN = 20  # an ingest summary lists at most this many failures
+
+
+def ingest_blocks(lang: str, stats: IngestStats) -> list[Block]:
+    """What an administrator is told after adding links or a file: counts, each failure and why, wire copies.
+
+    A file is named by its name only (the server's folders are not the sender's business)."""
+    t = texts(lang)
+    blocks = [
+        Block(
+            t["ingest_summary"].format(
+                added=stats.added,
+                updated=stats.updated,
+                skipped=stats.skipped,
+                failed=len(stats.failures),
+                sentences=stats.sentences,
+            )
+        )
+    ]
+    for where, reason in stats.failures[:FAILURES_SHOWN]:
+        shown = where if is_url(where) else PurePath(where).name
+        blocks.append(Block(f"✗ {shown}: {reason}", tight=True))
+    if len(stats.failures) > FAILURES_SHOWN:
+        blocks.append(
+            Block(t["more_failures"].format(count=len(stats.failures) - FAILURES_SHOWN), tight=True)
+        )
+    for doc_id, other, similarity in stats.copies:
+        blocks.append(Block(t["wire_copy"].format(doc=doc_id, other=other, similarity=f"{similarity:.2f}")))
+    return blocks
+
+
+def render_ingest(lang: str, stats: IngestStats, limit: int = MAX_CHARS) -> list[str]:
+    """The ingest summary as HTML messages."""
+    return split_messages(ingest_blocks(lang, stats), limit)

@@ -10,13 +10,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from prompts import phrases
+from retrieval.dedup import similar_sentences
 from retrieval.language import Lang
 from retrieval.search import SentenceHit
 
 
 @dataclass
 class Citation:
-    """Source n of an answer: the article, the sentence id and the sentence, verbatim."""
+    """Source n of an answer: the article, the sentence id and the sentence, verbatim; the article's link,
+    publication date and outlet ("" when unknown); and the other articles that print the same sentence
+    (`also_in`: dicts with doc_id, sentence_id, source, url, published), filled in by the pipeline."""
 
     n: int
     doc_id: str
@@ -24,6 +27,24 @@ class Citation:
     title: str
     text: str
     score: float
+    url: str = ""
+    published: str = ""
+    source: str = ""
+    also_in: list[dict[str, str | None]] = field(default_factory=list)
+
+    @classmethod
+    def from_hit(cls, n: int, hit: SentenceHit) -> Citation:
+        return cls(
+            n=n,
+            doc_id=hit.doc_id,
+            sentence_id=hit.sentence_id,
+            title=hit.title,
+            text=hit.text,
+            score=hit.score,
+            url=hit.url,
+            published=hit.published,
+            source=hit.source,
+        )
 
 
 @dataclass
@@ -55,7 +76,10 @@ class Answer:
         data = asdict(self)
         data["citations"] = [asdict(c) for c in self.citations]
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
-        data["citations"] = [{**c, "score": round(c["score"], 4)} for c in data["citations"]]
+        data["citations"] = [
+            {**c, "score": round(c["score"], 4), **{k: c[k] or None for k in ("url", "published", "source")}}
+            for c in data["citations"]
+        ]
         for sentence in data["sentences"]:
             if sentence["similarity"] is not None:
                 sentence["similarity"] = round(sentence["similarity"], 4)
@@ -71,10 +95,22 @@ def select_citations(
     the ranker gives it a large share on its own (fitted so that such second citations are right at least 80%
     of the time on the tuning sets). Nothing when the best sentence's share is below `threshold`.
     """
+    hits = [h for h in hits if not h.planted]  # (search returns none; a flagged hit is never quoted)
     if not hits or hits[0].score < threshold:
         return []
-    # Best first: [1] is always the strongest evidence.
-    return [hits[0], *(h for h in hits[1:max_citations] if h.score >= second_share)]
+    # Best first: [1] is always the strongest evidence. A copy of a quoted sentence (a wire copy, a word or
+    # two changed) is not quoted again: it is listed in that citation's `also_in`.
+    chosen = [hits[0]]
+    for hit in hits[1:max_citations]:
+        if hit.score >= second_share and not _copy_of(hit, chosen):
+            chosen.append(hit)
+    return chosen
+
+
+def _copy_of(hit: SentenceHit, chosen: list[SentenceHit]) -> bool:
+    if hit.skey and any(hit.skey == c.skey for c in chosen):
+        return True
+    return bool(similar_sentences([c.text for c in chosen], [hit.text]))
 
 
 def abstention(question: str, lang: Lang, message: str = "abstain") -> Answer:
@@ -95,10 +131,7 @@ def extractive_answer(
     chosen = select_citations(hits, max_citations, threshold, second_share)
     if not chosen:
         return abstention(question, lang)
-    citations = [
-        Citation(n=i, doc_id=h.doc_id, sentence_id=h.sentence_id, title=h.title, text=h.text, score=h.score)
-        for i, h in enumerate(chosen, start=1)
-    ]
+    citations = [Citation.from_hit(i, h) for i, h in enumerate(chosen, start=1)]
     quote = "«{}» [{}]" if lang == "ar" else "“{}” [{}]"
     body = "\n".join(quote.format(c.text, c.n) for c in citations)
     return Answer(

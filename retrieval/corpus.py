@@ -1,18 +1,23 @@
-"""Articles from files (.txt, .md, .jsonl) into sentences with stable ids; broken files are reported, not fatal."""
+"""Articles from files (.txt, .md, .html, .jsonl) into sentences with stable ids; broken files are reported,
+not fatal. A text file may open with front matter (`---`, `url:`, `published:`, `source:`, `title:`, `---`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.article import Article, LoadReport, Sentence, resolved
+from retrieval.dates import parse_published
+from retrieval.fetch import megabytes
 from retrieval.markup import strip_markup
-from retrieval.text import split_sentences
+from retrieval.pages import MAX_PAGE_BYTES, MIN_CHARS, PAGE_SUFFIXES, ExtractionError, read_page_file
+from retrieval.web import is_url
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+__all__ = ["Article", "CorpusError", "LoadReport", "Sentence", "load_articles", "resolved"]
+
+SUPPORTED_SUFFIXES = (".txt", ".md", *PAGE_SUFFIXES, ".jsonl")
 MAX_ARTICLE_CHARS = 1_000_000
 """Default cap on one article's length (about 10,000 sentences; a long news article is 20,000 characters)."""
 MAX_ID_CHARS = 200
@@ -20,63 +25,6 @@ MAX_TITLE_CHARS = 300
 MAX_FIELD_CHARS = 2000  # url, published, source
 _BAD_ID_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence of an article: `id` is `<doc_id>:<n>`, `start`/`end` index the article's original text."""
-
-    id: str
-    doc_id: str
-    n: int
-    start: int
-    end: int
-    text: str
-
-
-@dataclass
-class Article:
-    """An article as loaded; `text` is what is stored and quoted (a text file's words without its markup),
-    `path` the resolved file it came from, `content_hash` detects changes."""
-
-    doc_id: str
-    title: str
-    text: str
-    url: str = ""
-    published: str = ""
-    source: str = ""
-    path: str = ""
-
-    @property
-    def content_hash(self) -> str:
-        payload = json.dumps(
-            [self.title, self.text, self.url, self.published, self.source], ensure_ascii=False
-        )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-
-    def sentences(self) -> list[Sentence]:
-        return [
-            Sentence(f"{self.doc_id}:{n}", self.doc_id, n, s.start, s.end, self.text[s.start : s.end])
-            for n, s in enumerate(split_sentences(self.text))
-        ]
-
-
-@dataclass
-class LoadReport:
-    """What a load found: the articles, and each file (or line) that failed with the reason.
-
-    `failed_files` holds the resolved path of every file that is present but could not be read whole (a bad
-    file, a bad line of a .jsonl, a refused article): its stored articles must not be taken for deleted.
-    """
-
-    articles: list[Article] = field(default_factory=list)
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    failed_files: set[str] = field(default_factory=set)
-
-    def fail(self, path: Path | str, reason: str) -> None:
-        self.failures.append((str(path), reason))
-        self.failed_files.add(resolved(path))
 
 
 class CorpusError(ValueError):
@@ -94,14 +42,15 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def resolved(path: Path | str) -> str:
-    """The absolute form of a path, the key by which stored articles remember their file."""
-    return str(Path(path).resolve())
-
-
-def load_articles(paths: Iterable[Path], max_chars: int = MAX_ARTICLE_CHARS) -> LoadReport:
+def load_articles(
+    paths: Iterable[Path],
+    max_chars: int = MAX_ARTICLE_CHARS,
+    min_page_chars: int = MIN_CHARS,
+    max_page_bytes: int = MAX_PAGE_BYTES,
+) -> LoadReport:
     """Load every article; a file that is missing, empty, not UTF-8, binary, malformed or longer than
-    `max_chars` becomes a failure, and so does each bad line of a .jsonl file."""
+    `max_chars` becomes a failure, and so does each bad line of a .jsonl file. A saved web page (.html,
+    .htm) over `max_page_bytes`, or with under `min_page_chars` of article text (or a paywall stub), fails."""
     report = LoadReport()
     seen: dict[str, str] = {}
     for path in iter_files(paths):
@@ -109,7 +58,10 @@ def load_articles(paths: Iterable[Path], max_chars: int = MAX_ARTICLE_CHARS) -> 
             if is_question_set(path):
                 report.skipped.append((str(path), "a question set, not articles"))
                 continue
-            articles, problems = _load_file(path, max_chars)
+            if path.suffix.lower() in PAGE_SUFFIXES:
+                articles, problems = [_load_page(path, max_chars, min_page_chars, max_page_bytes)], []
+            else:
+                articles, problems = _load_file(path, max_chars)
         except (CorpusError, OSError) as exc:
             report.fail(path, _one_line(str(exc)))
             continue
@@ -161,12 +113,17 @@ def is_question_set(path: Path) -> bool:
     return isinstance(record, dict) and "question" in record and "text" not in record
 
 
-def _read_text(path: Path, max_chars: int) -> str:
+def _check_file(path: Path) -> int:
+    """The file's size, once it is known to exist and to be of a supported type."""
     if not path.exists():
         raise CorpusError("no such file or folder")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise CorpusError(f"unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
-    size = path.stat().st_size
+    return path.stat().st_size
+
+
+def _read_text(path: Path, max_chars: int) -> str:
+    size = _check_file(path)
     if path.suffix.lower() != ".jsonl" and size > 4 * max_chars:  # UTF-8 has at most 4 bytes a character
         raise CorpusError(_too_long(f"{size:,} bytes", max_chars))
     data = path.read_bytes()
@@ -222,16 +179,135 @@ def _load_file(path: Path, max_chars: int) -> tuple[list[Article], list[str]]:
         _check_id(path.stem)
     except ValueError as exc:
         raise CorpusError(f"file name not usable as an article id: {exc}") from None
-    text = strip_markup(text, markdown=path.suffix.lower() == ".md")
+    markdown = path.suffix.lower() == ".md"
+    fields, text = split_front_matter(text, strict=not markdown)
+    fields.update(read_sidecar(path))
+    text = strip_markup(text, markdown=markdown)
     if not text.strip():
         raise CorpusError("no text left once markup is removed")
     article = Article(
         doc_id=path.stem,
-        title=_first_line_title(text, markdown=path.suffix.lower() == ".md"),
+        title=_short_title(fields["title"]) if fields.get("title") else _first_line_title(text, markdown),
         text=text,
+        url=fields.get("url", ""),
+        published=fields.get("published", ""),
+        source=fields.get("source", ""),
         path=resolved(path),
     )
     return [article], []
+
+
+def _load_page(path: Path, max_chars: int, min_chars: int, max_bytes: int) -> Article:
+    """A saved web page: its main text and metadata, as for a fetched page; its id is the file name."""
+    size = _check_file(path)
+    if size > max_bytes:
+        raise CorpusError(
+            f"page too large ({size:,} bytes; the limit is {megabytes(max_bytes)}, KHABAR_FETCH_MAX_MB)"
+        )
+    try:
+        _check_id(path.stem)
+    except ValueError as exc:
+        raise CorpusError(f"file name not usable as an article id: {exc}") from None
+    if b"\x00" in path.read_bytes()[:65536]:
+        raise CorpusError("binary file (contains NUL bytes)")
+    try:
+        article = read_page_file(path, min_chars).article
+    except ExtractionError as exc:
+        raise CorpusError(str(exc)) from None
+    if len(article.text) > max_chars:
+        raise CorpusError(_too_long(f"{len(article.text):,} characters of article text", max_chars))
+    article.path = resolved(path)
+    article.title = _short_title(article.title)
+    for key, value in read_sidecar(path).items():
+        setattr(article, key, _short_title(value) if key == "title" else value)
+    return article
+
+
+SIDECAR_SUFFIX = ".meta.json"
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where a file's metadata may sit beside it: `report.txt` -> `report.meta.json`."""
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: Path) -> dict[str, str]:
+    """Metadata beside a text or page file ({"url", "published", "source", "title"}), for files that must
+    stay as they are (an archive's originals, the seed articles); it wins over front matter and the page's own."""
+    meta = sidecar_path(path)
+    if not meta.is_file():
+        return {}
+    try:
+        record = json.loads(meta.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorpusError(f"{meta.name}: not a JSON object ({_one_line(str(exc))})") from None
+    if not isinstance(record, dict):
+        raise CorpusError(f"{meta.name}: not a JSON object")
+    unknown = sorted(set(record) - {"url", "published", "source", "title"})
+    if unknown:
+        raise CorpusError(f"{meta.name}: unknown field {unknown[0]!r} (use published, source, title, url)")
+    fields = {key: " ".join(str(value or "").split()) for key, value in record.items()}
+    try:
+        check_metadata(fields)
+    except CorpusError as exc:
+        raise CorpusError(f"{meta.name}: {exc}") from None
+    return {key: value for key, value in fields.items() if value}
+
+
+# `---` alone on the first line, `key: value` lines, `---` alone: metadata ahead of a text file's title.
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>(?:.*\r?\n){0,40}?)---[ \t]*(?:\r?\n|\Z)")
+_FRONT_LINE = re.compile(r"\s*(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*")
+_FRONT_KEYS = {
+    "url": "url",
+    "published": "published",
+    "date": "published",
+    "source": "source",
+    "title": "title",
+}
+
+
+def split_front_matter(text: str, strict: bool = True) -> tuple[dict[str, str], str]:
+    """A text file's front matter (url, published, source, title) and the text after it.
+
+    Text that does not open with a well-formed block is returned whole, with no metadata. `strict` (.txt)
+    refuses a field khabar does not know, so a misspelt `pubished:` is reported instead of silently lost;
+    Markdown front matter often carries other fields (layout, tags), which are then ignored. A date must be
+    ISO 8601 (2021-11-07 or 2021-11-07T08:30:00+03:00) and a link an http(s) address.
+    """
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    fields: dict[str, str] = {}
+    for line in match.group("body").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parsed = _FRONT_LINE.fullmatch(line)
+        if parsed is None:
+            return {}, text  # not a metadata block: a text that happens to open with a rule
+        key, value = parsed.group("key").lower(), parsed.group("value").strip("\"'")
+        if key not in _FRONT_KEYS:
+            if strict:
+                raise CorpusError(
+                    f"front matter: unknown field {key!r} (use {', '.join(sorted(set(_FRONT_KEYS)))})"
+                )
+            continue
+        fields[_FRONT_KEYS[key]] = " ".join(value.split())
+    check_metadata(fields)
+    return fields, text[match.end() :]
+
+
+def check_metadata(fields: dict[str, str]) -> None:
+    """Refuse a `published` that is not an ISO 8601 date and a `url` that is not a web address."""
+    for key, value in fields.items():
+        if len(value) > MAX_FIELD_CHARS:
+            raise CorpusError(f"'{key}' longer than {MAX_FIELD_CHARS} characters")
+    published, url = fields.get("published", ""), fields.get("url", "")
+    if published and parse_published(published) is None:
+        raise CorpusError(
+            f"'published' is not an ISO 8601 date (2021-11-07 or 2021-11-07T08:30:00+03:00): {published[:40]!r}"
+        )
+    if url and not is_url(url.strip()):
+        raise CorpusError(f"'url' is not an http(s) address: {url[:80]!r}")
 
 
 def _load_jsonl(path: Path, text: str, max_chars: int) -> tuple[list[Article], list[str]]:
@@ -253,8 +329,7 @@ def _load_jsonl(path: Path, text: str, max_chars: int) -> tuple[list[Article], l
             for key, value in [("text", body), *fields.items()]:
                 if _SURROGATE.search(value):
                     raise ValueError(f"'{key}' holds invalid Unicode (a lone surrogate escape)")
-                if key != "text" and len(value) > MAX_FIELD_CHARS:
-                    raise ValueError(f"'{key}' longer than {MAX_FIELD_CHARS} characters")
+            check_metadata(fields)
         except ValueError as exc:
             errors.append(f"line {number}: {_one_line(str(exc))}")
             continue

@@ -44,6 +44,12 @@ class DateRange:
     def __str__(self) -> str:
         return self.start.isoformat() if self.start == self.end else f"{self.start}..{self.end}"
 
+    def span(self) -> str:
+        """For people: "2021-11-01…2021-11-30", an open end (date.min, date.max) left blank: "2021-11-01…"."""
+        start = self.start.isoformat() if self.start > date.min else ""
+        end = self.end.isoformat() if self.end < date.max else ""
+        return start if self.start == self.end else f"{start}…{end}"
+
 
 @dataclass(frozen=True)
 class DateMention:
@@ -145,15 +151,19 @@ def _checked(text: str, year: int | None, month: int | None, day: int | None) ->
     return DateMention(text, year, month, day)
 
 
-def question_range(text: str, today: date | None = None) -> DateRange | None:
+def question_range(text: str, today: date | None = None, years: bool = True) -> DateRange | None:
     """The dates a question asks about as one range (None when it names none).
 
     A month or day without a year takes the year of a later mention ("between October and November 2021"),
-    else the latest such month not after `today`, else it is ignored.
+    else the latest such month not after `today`, else it is ignored. With `years=False` a year named alone
+    ("in 2015") is no range: in questions it is nearly always when an event happened, not when news of it
+    was published (every such question in the eval sets), so it must not favour articles published then.
     """
     mentions = find_dates(text)
     ranges: list[DateRange] = []
     for i, mention in enumerate(mentions):
+        if not years and mention.granularity == "year":
+            continue
         year = next((m.year for m in mentions[i + 1 :] if m.year), None)
         if mention.year is None and year is None and today is not None and mention.month:
             year = (
@@ -202,6 +212,11 @@ def parse_bound(value: str, *, end: bool, today: date | None = None) -> date:
     raise DateError(
         f"cannot read {value!r} as a date (use 2021-11-07, 2021-11, 2021, 7/11/2021, today, yesterday or 7d)"
     )
+
+
+def day_key(day: date) -> int:
+    """A day as the int YYYYMMDD (what sentences and chunks store as `published_day`, for Chroma's $gte/$lte)."""
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 def parse_published(value: str) -> date | None:

@@ -69,11 +69,19 @@ def articles_fingerprint(pairs: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
+# Every module whose change changes what a store holds: text, markup and page extraction, splitting, dates,
+# wire-copy keys, planted-text flags, nodes and vectors.
+_INGEST_MODULES = (
+    *("text.py", "markup.py", "charset.py", "pages.py", "article.py", "corpus.py", "dates.py", "lexicon.py"),
+    *("dedup.py", "planted.py", "index.py", "embedding.py"),
+)
+
+
 def _ingest_code_hash() -> str:
     """Hash of the code that decides what a store holds (splitting, nodes, vectors): a change rebuilds eval stores."""
     here = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for name in ("text.py", "corpus.py", "index.py", "embedding.py"):
+    for name in _INGEST_MODULES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 import feedparser
 
-from retrieval.corpus import LoadReport
+from retrieval.article import LoadReport
 from retrieval.dates import parse_published
 from retrieval.fetch import Fetched, Fetcher, FetchError
 from retrieval.pages import MIN_CHARS, ExtractionError, extract_page, normalize_url

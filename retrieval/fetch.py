@@ -221,7 +221,12 @@ class Fetcher:
         return b"".join(chunks)
 
     def _cap(self) -> str:
-        return f"{self.limits.max_bytes / 1e6:g} MB"
+        return megabytes(self.limits.max_bytes)
+
+
+def megabytes(size: int) -> str:
+    """A byte count as the MB (2**20 bytes) that KHABAR_FETCH_MAX_MB counts in: "10 MB"."""
+    return f"{size / 1048576:.3g} MB"
 
 
 def _timeout_phase(exc: httpx.TimeoutException) -> str:

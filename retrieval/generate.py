@@ -23,7 +23,7 @@ from retrieval.answer import Answer, AnswerSentence, Citation, extractive_answer
 from retrieval.citations import strip_markers
 from retrieval.language import Lang, detect_language
 from retrieval.llm import LLMError, chat, stream_chat, within
-from retrieval.planted import planted_sentences
+from retrieval.planted import is_instruction
 from retrieval.search import SentenceHit
 from retrieval.text import normalize, split_sentences
 from retrieval.verify import Evidence, SupportChecker
@@ -41,17 +41,14 @@ class Source:
 
 
 def planted_hits(hits: list[SentenceHit]) -> dict[str, str]:
-    """Sentence id -> reason for every planted sentence among the hits, each judged with its article's other
-    sentences that search returned (search returns every sentence of the articles it scores)."""
-    articles: dict[str, list[SentenceHit]] = {}
-    for hit in hits:
-        articles.setdefault(hit.doc_id, []).append(hit)
-    planted: dict[str, str] = {}
-    for sentences in articles.values():
-        sentences.sort(key=lambda h: h.n)
-        for i, reason in planted_sentences([h.text for h in sentences]).items():
-            planted[sentences[i].sentence_id] = reason
-    return planted
+    """Sentence id -> reason for every planted sentence among the hits: the flag ingest stored
+    (`retrieval.planted`, judged with the whole article; search already leaves such sentences out), and for a
+    hit without one (built elsewhere) the same module's check for orders to a model."""
+    return {
+        h.sentence_id: h.planted or "gives orders or addresses automated readers"
+        for h in hits
+        if h.planted or is_instruction(h.text)
+    }
 
 
 def choose_sources(hits: list[SentenceHit], k: int, planted: Mapping[str, str] | None = None) -> list[Source]:
@@ -395,13 +392,7 @@ class LLMAnswerer:
             return self._fallback(asked, lang, hits, text["llm_unsupported"], sentences, timings)
         by_n = {s.n: s.hit for s in sources}
         cited = sorted({n for s in kept for n in s.citations})
-        citations = [
-            Citation(
-                n=n, doc_id=h.doc_id, sentence_id=h.sentence_id, title=h.title, text=h.text, score=h.score
-            )
-            for n in cited
-            for h in [by_n[n]]
-        ]
+        citations = [Citation.from_hit(n, by_n[n]) for n in cited]
         return Answer(
             question=asked,
             lang=lang,

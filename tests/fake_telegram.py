@@ -2,11 +2,12 @@
 
 The bot under test is pointed at it with KHABAR_TELEGRAM_BASE_URL=http://127.0.0.1:PORT/bot. It implements what
 khabar's bot uses (getMe, deleteWebhook, setWebhook, getUpdates with offset and long poll, sendMessage,
-editMessageText, sendChatAction, setMyCommands, answerCallbackQuery) and checks what Telegram checks: the token,
+editMessageText, sendChatAction, setMyCommands, answerCallbackQuery, getFile and the file download at
+/file/bot<token>/<file_path>) and checks what Telegram checks: the token,
 HTML entities parsed the way Telegram parses them (an unescaped `<` is an error), 4096 characters at most after
 parsing, callback data of at most 64 bytes. Bodies are accepted form-encoded (as PTB sends them) or as JSON.
 
-Tests inject updates (`send_text`, `send_photo`, `press_button`), read what the bot sent (`messages`,
+Tests inject updates (`send_text`, `send_photo`, `send_document`, `press_button`), read what the bot sent (`messages`,
 `wait_messages`), and script failures with `fail_next`: a flood-control 429 with retry_after, a 5xx, or a
 connection closed without an answer (what a network failure looks like to the client).
 """
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -167,6 +168,7 @@ class _State:
     sent: list[Sent] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, content)
     # method -> scripted failures as (chat id or None for any chat, retry_after, HTTP status; 0 = drop)
     failures: dict[str, list[tuple[int | None, int, int]]] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # language code -> commands
@@ -280,9 +282,11 @@ class FakeTelegram:
         reply_to: Sent | None = None,
         mention: bool = False,
         photo: bool = False,
+        document: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A message update body; `mention` prefixes "@<bot username> " with a mention entity, as Telegram does;
-        `photo` makes it a photo whose caption is `text` (no caption when `text` is empty)."""
+        `photo` makes it a photo whose caption is `text` (no caption when `text` is empty), `document` (a
+        Document object) a document with that caption."""
         if mention:
             text = f"@{self.username} {text}"
         entities = []
@@ -299,10 +303,13 @@ class FakeTelegram:
         }
         if entities:
             message["entities"] = entities
-        if photo:
+        if photo or document:
             del message["text"]
-            size = {"file_id": "AgAD", "file_unique_id": "AQAD", "width": 640, "height": 480}
-            message["photo"] = [size]
+            if document:
+                message["document"] = document
+            else:
+                size = {"file_id": "AgAD", "file_unique_id": "AQAD", "width": 640, "height": 480}
+                message["photo"] = [size]
             if text:
                 message["caption"] = text
                 if "entities" in message:
@@ -320,6 +327,26 @@ class FakeTelegram:
     def send_photo(self, chat_id: int, caption: str = "", **kwargs: Any) -> dict[str, Any]:
         """Inject a photo from a user, with `caption` (none when empty); returns the update."""
         return self.push(self.message(chat_id, caption, photo=True, **kwargs))
+
+    def send_document(
+        self, chat_id: int, file_name: str, content: bytes, caption: str = "", **kwargs: Any
+    ) -> dict[str, Any]:
+        """Inject a document from a user; the bot can fetch `content` with getFile and a download, as from
+        Telegram's servers. Returns the update."""
+        file_id = f"BQAC{next(self._ids):06d}"
+        with self._cond:
+            self._state.files[file_id] = (
+                f"documents/file_{len(self._state.files)}{_suffix(file_name)}",
+                content,
+            )
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{file_id}",
+            "file_name": file_name,
+            "mime_type": "application/octet-stream",
+            "file_size": len(content),
+        }
+        return self.push(self.message(chat_id, caption, document=document, **kwargs))
 
     def press_button(self, sent: Sent, data: str, user_id: int | None = None) -> dict[str, Any]:
         """Inject a callback query: a user pressed an inline button of a message the bot sent."""
@@ -398,7 +425,22 @@ class FakeTelegram:
 
     # ---- HTTP ----
 
+    def _download(self, request: BaseHTTPRequestHandler, token: str, file_path: str) -> None:
+        """GET /file/bot<token>/<file_path>: a file's bytes, as Telegram's file server sends them."""
+        with self._cond:
+            self._state.calls.append(Call("download", {"file_path": file_path}, time.monotonic()))
+            found = [c for p, c in self._state.files.values() if p == file_path]
+        status, payload = (200, found[0]) if token == self.token and found else (404, b"Not Found")
+        request.send_response(status)
+        request.send_header("Content-Type", "application/octet-stream")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        download = re.fullmatch(r"/file/bot([^/]+)/(.+)", request.path.split("?", 1)[0])
+        if download:
+            return self._download(request, unquote(download.group(1)), unquote(download.group(2)))
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", request.path.split("?", 1)[0])
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
@@ -466,6 +508,20 @@ class FakeTelegram:
         return call.status, body
 
     # ---- methods ----
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        with self._cond:
+            found = self._state.files.get(file_id)
+        if found is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        file_path, content = found
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{file_id}",
+            "file_size": len(content),
+            "file_path": file_path,
+        }
 
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot_user
@@ -638,3 +694,9 @@ def _json(value: Any) -> Any:
 
 def _bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _suffix(file_name: str) -> str:
+    """Telegram keeps a document's extension in its file_path (documents/file_3.txt)."""
+    match = re.search(r"\.[A-Za-z0-9]{1,8}$", file_name)
+    return match.group(0).lower() if match else ""

@@ -10,6 +10,7 @@ It also knows, per page, which sentences are the article and which are boilerpla
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -205,7 +206,9 @@ class NewsSite:
                     self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
                 if response.status != 304:
-                    self.wfile.write(response.body)
+                    # the client may have given up (a test of its read timeout)
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        self.wfile.write(response.body)
 
             def _huge(self) -> None:
                 """An endless-looking page sent without Content-Length, so only the streamed cap can stop it."""

@@ -31,6 +31,11 @@ class BotProcess:
         """Send `sig` and wait for the exit code (kills and fails if it does not exit in time)."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+        return self.wait(timeout, sig)
+
+    def wait(self, timeout: float, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Wait for the exit code of a bot already told to stop: a second signal while it shuts down
+        (after its event loop closed) would kill it by default, which is not what a test measures."""
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -129,3 +129,80 @@ def test_long_titles_are_cut_and_every_article_knows_its_resolved_file(tmp_path:
     article = load_articles([tmp_path / "long.txt"]).articles[0]
     assert len(article.title) <= 301 and article.title.endswith("…")
     assert article.path == str((tmp_path / "long.txt").resolve())
+
+
+def test_front_matter_and_sidecar_metadata_and_bad_values(tmp_path: Path) -> None:
+    (tmp_path / "dated.txt").write_text(
+        "---\nurl: https://example.org/a\npublished: 2021-11-07T08:30:00+03:00\nsource: الرافدين\n---\n"
+        "عنوان الخبر\nجملة أولى من الخبر. جملة ثانية.",
+        "utf-8",
+    )
+    (tmp_path / "rule.txt").write_text("---\nليس هذا ترويسة بل نص عادي\n---\nبقية النص.", "utf-8")
+    (tmp_path / "typo.txt").write_text("---\npubished: 2021-11-07\n---\nعنوان\nنص.", "utf-8")
+    (tmp_path / "baddate.txt").write_text("---\npublished: 7 November\n---\nعنوان\nنص.", "utf-8")
+    (tmp_path / "jekyll.md").write_text("---\nlayout: post\ndate: 2021-11-09\n---\n# Title\n\nText.", "utf-8")
+    (tmp_path / "kept.txt").write_text("عنوان محفوظ\nنص لا يتغير.", "utf-8")
+    (tmp_path / "kept.meta.json").write_text('{"source": "جاده إيران", "url": "https://e.org/k"}', "utf-8")
+    (tmp_path / "badmeta.txt").write_text("عنوان\nنص.", "utf-8")
+    (tmp_path / "badmeta.meta.json").write_text('{"outlet": "x"}', "utf-8")
+    lines = [
+        json.dumps({"id": "j1", "text": "Text.", "published": "yesterday"}),
+        json.dumps({"id": "j2", "text": "Text.", "url": "ftp://x"}),
+        json.dumps({"id": "j3", "text": "Text.", "published": "2021-11-08", "source": "Wire"}),
+    ]
+    (tmp_path / "meta.jsonl").write_text("\n".join(lines), "utf-8")
+    report = load_articles([tmp_path])
+    articles = {a.doc_id: a for a in report.articles}
+    dated = articles["dated"]
+    assert (dated.url, dated.published, dated.source, dated.title) == (
+        "https://example.org/a",
+        "2021-11-07T08:30:00+03:00",
+        "الرافدين",
+        "عنوان الخبر",
+    )
+    assert dated.text.startswith("عنوان الخبر\n") and dated.published_day == 20211107
+    rule = articles["rule"]  # not key: value lines: no metadata, the lines stay text
+    assert "ليس هذا ترويسة بل نص عادي" in rule.text and (rule.url, rule.published, rule.source) == (
+        "",
+        "",
+        "",
+    )
+    assert articles["jekyll"].published == "2021-11-09" and articles["jekyll"].title == "Title"
+    kept = articles["kept"]
+    assert (kept.source, kept.url) == (
+        "جاده إيران",
+        "https://e.org/k",
+    ) and kept.text == "عنوان محفوظ\nنص لا يتغير."
+    reasons = {Path(p).name + (r.split(":")[0] if p.endswith("jsonl") else ""): r for p, r in report.failures}
+    assert (
+        reasons["typo.txt"]
+        == "front matter: unknown field 'pubished' (use date, published, source, title, url)"
+    )
+    assert reasons["baddate.txt"].startswith("'published' is not an ISO 8601 date")
+    assert reasons["badmeta.txt"].startswith("badmeta.meta.json: unknown field 'outlet'")
+    assert "ISO 8601" in reasons["meta.jsonlline 1"] and "http(s)" in reasons["meta.jsonlline 2"]
+
+
+def test_saved_pages_load_beside_text_files(tmp_path: Path) -> None:
+    from tests.news_site import PAYWALL_NOTICE, render, stories
+
+    deal = next(s for s in stories() if s["slug"] == "rafidain/2021/11/tigris-deal.html")
+    paywall = next(s for s in stories() if s.get("kind") == "paywall")
+    (tmp_path / "deal.html").write_text(render(deal, "https://alrafidain.example"), "utf-8")
+    (tmp_path / "stub.htm").write_text(render(paywall, "https://alsahel.example"), "utf-8")
+    (tmp_path / "old.html").write_bytes(render(deal, "https://x.example", "utf-8").encode("cp1256"))
+    (tmp_path / "nul.html").write_bytes(b"<html>\x00</html>")
+    report = load_articles([tmp_path], max_page_bytes=1_000_000)
+    articles = {a.doc_id: a for a in report.articles}
+    assert sorted(articles) == ["deal", "old"]  # the paywall stub and the binary file are refused
+    page = articles["deal"]
+    assert (
+        page.published == "2021-11-08" and page.source and page.url.startswith("https://alrafidain.example/")
+    )
+    assert page.path == str((tmp_path / "deal.html").resolve()) and page.title == deal["title"]
+    assert articles["old"].text == page.text  # windows-1256 bytes declared as UTF-8 still read as Arabic
+    assert PAYWALL_NOTICE not in page.text
+    reasons = {Path(p).name: r for p, r in report.failures}
+    assert reasons["stub.htm"].startswith("paywalled") and reasons["nul.html"].startswith("binary file")
+    small = load_articles([tmp_path / "deal.html"], max_page_bytes=1000)
+    assert small.failures[0][1].startswith("page too large (") and small.articles == []

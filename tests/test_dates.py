@@ -132,3 +132,10 @@ def test_since_and_until_values(value: str, since: date, until: date) -> None:
 def test_unreadable_bounds_say_what_is_accepted(value: str) -> None:
     with pytest.raises(DateError, match="2021-11-07"):
         parse_bound(value, end=False)
+
+
+def test_a_year_alone_is_no_publication_window() -> None:
+    assert question_range("What happened in 2015?", years=False) is None
+    assert question_range("ما الذي حدث عام 2015؟", years=False) is None
+    assert question_range("What did outlets report in November 2021?", years=False) == NOVEMBER_2021
+    assert question_range("ماذا نشر في تشرين الثاني 2021 عن دجلة؟", years=False) == NOVEMBER_2021

@@ -64,7 +64,7 @@ def test_failures_are_typed_one_line_reasons(
 
 
 def test_an_enormous_body_is_cut_off_at_the_cap(site: NewsSite) -> None:
-    with Fetcher(FetchLimits(max_bytes=2_000_000)) as small:
+    with Fetcher(FetchLimits(max_bytes=2 * 1048576)) as small:
         error = _failure(small, site.url("huge"))
     assert error.kind == "too_large" and "over the 2 MB cap (stopped reading)" in error.reason
     with Fetcher() as default:  # the 10 MB cap; the site sends 11 MB without a Content-Length

@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from retrieval.corpus import load_articles
+from retrieval.dates import DateRange
 from retrieval.index import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
 from tests.conftest import SEEDS, make_settings
@@ -163,3 +165,33 @@ def test_a_reader_sees_articles_another_writer_adds(seeded_copy: Path, tmp_path:
     assert reader.ask(question).citations[0].doc_id == "museum"
     writer.indexer.remove(["museum"])
     assert all(c.doc_id != "museum" for c in reader.ask(question).citations)
+
+
+def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembedding(seeded_copy: Path) -> None:
+    kb = Khabar(make_settings(seeded_copy))
+    fresh = {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()}
+    sentences = kb.store.sentences.get(include=["metadatas"])
+    wanted = {sid: m for sid, m in zip(sentences["ids"], sentences["metadatas"], strict=True)}
+    news_keys = ("url", "published", "published_day", "source", "skey", "planted")
+    # As an older version left it: none of these keys on sentences, chunks and records (None deletes a key).
+    kb.store.sentences.update(ids=list(wanted), metadatas=[dict.fromkeys(news_keys)] * len(wanted))
+    chunks = kb.store.chunks.get(include=[])["ids"]
+    kb.store.chunks.update(ids=chunks, metadatas=[dict.fromkeys(("published_day", "source"))] * len(chunks))
+    kb.store.articles.update(ids=list(fresh), metadatas=[dict.fromkeys(("minhash", "format"))] * len(fresh))
+    assert kb.stats().older_format == 2 and "skey" not in kb.store.sentences.get(limit=1)["metadatas"][0]
+    # Before the upgrade a date window still finds an older article, by id (its chunks have no day yet).
+    seed = "000_65fb7c15639e4525"
+    kb.store.articles.update(ids=[seed], metadatas=[{"published": "2021-11-08"}])
+    kb.searcher.refresh()
+    hits = kb.searcher.search("قاآني", window=DateRange(date(2021, 11, 1), date(2021, 11, 30))).hits
+    assert hits and {h.doc_id for h in hits} == {seed} and hits[0].published == "2021-11-08"
+    kb.store.articles.update(ids=[seed], metadatas=[{"published": ""}])
+    calls = []
+    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
+    stats = kb.ingest([])
+    assert (stats.upgraded, calls) == (2, [])
+    assert {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()} == fresh
+    after = kb.store.sentences.get(include=["metadatas"])
+    assert dict(zip(after["ids"], after["metadatas"], strict=True)) == wanted
+    assert kb.store.chunks.get(include=["metadatas"])["metadatas"][0]["published_day"] == 0
+    assert kb.ingest([]).upgraded == 0

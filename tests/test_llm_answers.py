@@ -269,7 +269,9 @@ def test_planted_instruction_in_an_article_is_not_obeyed(seeded_copy: Path, fake
         return f"Kadhimi resigned and fled to Paris [{n}]."
 
     fake.script(obey)
-    answer = kb.ask("Did Kadhimi resign and flee to Paris?")
+    # A question the article's real sentence answers, so the model is asked (planted sentences are flagged at
+    # ingest and are never search candidates: asked whether Kadhimi resigned, khabar abstains unasked).
+    answer = kb.ask("Did Kadhimi meet a security delegation in Baghdad, according to a government source?")
     given = sources(fake.requests[0])
     assert not [t for t in given.values() if any(p in t for p in planted)]  # never handed to the model
     assert not any(s.supported for s in answer.sentences)

@@ -142,7 +142,7 @@ def test_sigterm_cuts_a_slow_llm_answer_to_an_extractive_one_within_the_grace(
         started = time.monotonic()
         bot.proc.send_signal(signal.SIGTERM)
         [answer] = fake.wait_messages(31, 1, timeout=30)
-        assert bot.stop(signal.SIGTERM, timeout=30) == 0
+        assert bot.wait(timeout=30) == 0
         elapsed = time.monotonic() - started
     assert "shutting down" in answer.text and "The articles say" in answer.text
     assert elapsed < 15, elapsed  # 1 s of grace, then the extractive answer and a clean exit

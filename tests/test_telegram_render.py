@@ -228,3 +228,46 @@ def test_a_long_quote_is_shortened_around_its_best_part() -> None:
     assert len(text) < len(sentence) / 2
     assert squash(sentence) in squash(" ".join(parse_html(p) for p in render_sources("ar", answer.citations)))
     assert shorten_quote("short sentence.", "anything") == "short sentence."
+
+
+def test_sources_link_titles_to_their_article_and_name_the_other_outlets() -> None:
+    copy = {
+        "doc_id": "b",
+        "sentence_id": "b:2",
+        "source": "صحيفة الساحل",
+        "url": "https://s.example/x",
+        "published": "2021-11-08",
+    }
+    linked = Citation(
+        n=1,
+        doc_id="a",
+        sentence_id="a:2",
+        title="اتفاق <المياه> & دجلة",
+        text="قال المتحدث إن الاتفاق جاء بعد ثلاث جولات.",
+        score=0.9,
+        url='https://r.example/deal?id=1&x="2"',
+        published="2021-11-08T09:30:00+03:00",
+        source="الرافدين نيوز",
+        also_in=[copy],
+    )
+    plain = Citation(
+        n=2, doc_id="c", sentence_id="c:0", title="بلا رابط", text="نص.", score=0.5, url="javascript:alert(1)"
+    )
+    answer = Answer(
+        question="?",
+        lang="ar",
+        answer="بحسب المقالات:\n«x» [1]\n«نص.» [2]",
+        abstained=False,
+        citations=[linked, plain],
+    )
+    [message] = render_answer(answer)
+    assert (
+        '<a href="https://r.example/deal?id=1&amp;x=&quot;2&quot;">اتفاق &lt;المياه&gt; &amp; دجلة</a>'
+        in message
+    )
+    assert "javascript" not in message and "[2] بلا رابط" in message
+    assert "ورد أيضاً في: صحيفة الساحل (2021-11-08)" in shown([message])
+    [full] = render_sources("en", [linked, plain])
+    text = shown([full])
+    assert "2021-11-08 · الرافدين نيوز" in text and "also reported by: صحيفة الساحل (2021-11-08)" in text
+    assert full.count("<a href=") == 1
