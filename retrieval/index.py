@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -217,8 +218,12 @@ class Indexer:
         batch: int = 32,
         dedup_threshold: float = THRESHOLD,
         on_sentences: Callable[[list[str]], None] | None = None,
+        also_written: Sequence[Any] = (),
     ):
-        self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
+        """`on_sentences` is also given each group's sentence texts (the ranker's USE vectors); `also_written`
+        are the other collections an ingest writes to (theirs), whose write-ahead queue is pruned too."""
+        self.on_sentences = on_sentences
+        self.also_written = tuple(also_written)
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
@@ -497,10 +502,11 @@ class Indexer:
         index: it does so only when a collection's index is persisted, every `sync_threshold` writes (1000 by
         default, so a collection under 1000 records kept every vector twice). Set once per indexer; existing
         stores are modified too."""
-        if self._wal_pruned or self.store.server:
+        if self._wal_pruned:
             return
         hnsw = {"hnsw": {"sync_threshold": WAL_SYNC_THRESHOLD, "batch_size": WAL_SYNC_THRESHOLD}}
-        for collection in (self.store.sentences, self.store.chunks, self.store.articles, self.store.state):
+        store = self.store
+        for collection in (store.sentences, store.chunks, store.articles, store.state, *self.also_written):
             collection.modify(configuration=hnsw)
         self._wal_pruned = True
 

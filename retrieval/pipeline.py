@@ -216,6 +216,7 @@ class Khabar:
             self.settings.embed_batch,
             dedup_threshold=self.settings.dedup_threshold,
             on_sentences=self.use.ensure,
+            also_written=(self.use.collection,),
         )
         self.searcher = Searcher(
             store,
