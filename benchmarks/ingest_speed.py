@@ -633,7 +633,6 @@ def main() -> None:
         print(json.dumps(JOBS[spec["kind"]](spec)))
         return
     args.work.mkdir(parents=True, exist_ok=True)
-    args.cache.parent.mkdir(parents=True, exist_ok=True)
     if args.compare_evals:
         lines = [
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)

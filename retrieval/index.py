@@ -4,14 +4,15 @@ Every article has a manifest record. It is written as "pending" before any of th
 to "complete" after all of them, so an interrupted run leaves only pending records, whose nodes the next run
 deletes: no duplicates and no orphans. Search sees complete articles only.
 
-What is decided once, at ingest, travels with the nodes: each sentence carries its article's url, published
-day and outlet, its wire-copy key (`retrieval.dedup.sentence_key`) and, when it is planted text
-(`retrieval.planted`), the reason; each record carries the article's MinHash signature. Records written before
-these fields existed (no `format`) are upgraded in place by the next ingest, without re-embedding.
+What is decided once, at ingest, travels with the records: each sentence carries its wire-copy key
+(`retrieval.dedup.sentence_key`) and, when it is planted text (`retrieval.planted`), the reason; each chunk its
+article's publication day (the date filter of dense search); each manifest record the article's title, link,
+date, outlet and MinHash signature, which search reads from there.
 
-Records are written with `collection.upsert` and carry only what khabar reads (format 3). Stores of format 2 and
-older were written through llama-index, whose records also hold a JSON copy of each node (`_node_content`)
-and ids khabar never reads; the next ingest rewrites them in place (`Indexer.upgrade`), without re-embedding.
+Records are written with `collection.upsert` and carry only what khabar reads (store format 3). Stores of
+format 2 were written through llama-index, whose records also hold a JSON copy of each node (`_node_content`)
+and ids khabar never reads; format 1 lacks the news metadata. The next ingest rewrites older records in place
+(`Indexer.upgrade`), without re-embedding; a store of a newer format is refused (`check_format`).
 """
 
 from __future__ import annotations
