@@ -13,42 +13,20 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from retrieval.text import normalize
+from retrieval.lexicon import AMBIGUOUS_MONTH_NAMES, MONTHS, WEEKDAYS
+from retrieval.text import ARABIC_PREFIXES, ARABIC_PROCLITICS, normalize
 
 # ---- calendar names ----------------------------------------------------------------------------------
 
-MONTHS: dict[int, list[str]] = {
-    1: ["january", "يناير", "كانون الثاني", "جانفي"],
-    2: ["february", "فبراير", "شباط", "فيفري"],
-    3: ["march", "مارس", "آذار"],
-    4: ["april", "أبريل", "إبريل", "نيسان", "أفريل"],
-    5: ["may", "مايو", "أيار"],
-    6: ["june", "يونيو", "يونيه", "حزيران", "جوان"],
-    7: ["july", "يوليو", "يوليه", "تموز", "جويلية"],
-    8: ["august", "أغسطس", "آب", "أوت"],
-    9: ["september", "سبتمبر", "أيلول"],
-    10: ["october", "أكتوبر", "تشرين الأول"],
-    11: ["november", "نوفمبر", "تشرين الثاني"],
-    12: ["december", "ديسمبر", "كانون الأول"],
-}
-WEEKDAYS: dict[int, list[str]] = {
-    1: ["monday", "الاثنين", "الإثنين"],
-    2: ["tuesday", "الثلاثاء"],
-    3: ["wednesday", "الأربعاء"],
-    4: ["thursday", "الخميس"],
-    5: ["friday", "الجمعة"],
-    6: ["saturday", "السبت"],
-    7: ["sunday", "الأحد"],
-}
 # Names that are also common words ("may", "march", "آب" = father once normalised) count only as capitalised
 # or as written, so they are matched on the original text instead of the matching key.
-_AS_WRITTEN = {"may": "May", "march": "March", "آب": "آب"}
+_AS_WRITTEN = {n: n.capitalize() if n.isascii() else n for n in AMBIGUOUS_MONTH_NAMES}
 CALENDAR_WORDS = frozenset(
     n for names in (*MONTHS.values(), *WEEKDAYS.values()) for n in names if n.isascii()
 )
 
 
-def _name_patterns(table: dict[int, list[str]]) -> list[tuple[int, re.Pattern[str], bool]]:
+def _name_patterns(table: dict[int, tuple[str, ...]]) -> list[tuple[int, re.Pattern[str], bool]]:
     """(value, pattern, on_original_text) per name; an Arabic name may carry one clitic (و ب ل ف) or "ال"."""
     patterns = []
     for value, names in table.items():
@@ -57,7 +35,7 @@ def _name_patterns(table: dict[int, list[str]]) -> list[tuple[int, re.Pattern[st
                 patterns.append((value, re.compile(rf"(?<!\w){_AS_WRITTEN[name]}(?!\w)"), True))
             else:
                 key = re.escape(normalize(name))
-                clitic = "" if name.isascii() else "[وبلف]?"
+                clitic = "" if name.isascii() else f"[{ARABIC_PROCLITICS}]?"
                 patterns.append((value, re.compile(rf"(?<!\w){clitic}{key}(?!\w)"), False))
     return patterns
 
@@ -85,7 +63,7 @@ _CALENDAR_MASK = re.compile(
     "|".join(
         sorted(
             (
-                rf"(?<!\w)[وبلف]?{re.escape(normalize(n))}(?!\w)"
+                rf"(?<!\w)[{ARABIC_PROCLITICS}]?{re.escape(normalize(n))}(?!\w)"
                 for names in (*MONTHS.values(), *WEEKDAYS.values())
                 for n in names
                 if not n.isascii()
@@ -235,7 +213,6 @@ _VAGUE = {
     "عشرات": 1,
     "مئات": 2,
 }
-_AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _PERCENT_WORDS = {"المئه", "المائه", "بالمئه", "بالمائه"}  # "في المئة" is "percent", not a hundred
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|-")
 _ORDINAL_DIGITS = re.compile(r"(\d+)(?:st|nd|rd|th)")
@@ -286,7 +263,7 @@ def _lookup(token: str) -> _Word | None:
     if token in _EN:
         return _EN[token]
     candidates = [token]
-    for prefix in _AR_PREFIXES:
+    for prefix in ARABIC_PREFIXES:
         if token.startswith(prefix) and len(token) > len(prefix) + 1:
             candidates.append(token[len(prefix) :])
     for candidate in candidates:
@@ -298,7 +275,7 @@ def _lookup(token: str) -> _Word | None:
 
 
 def _vague(token: str) -> int | None:
-    for candidate in (token, *(token[len(p) :] for p in _AR_PREFIXES if token.startswith(p))):
+    for candidate in (token, *(token[len(p) :] for p in ARABIC_PREFIXES if token.startswith(p))):
         if candidate in _VAGUE:
             return _VAGUE[candidate]
     return None
