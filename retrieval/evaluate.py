@@ -28,9 +28,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.baseline import Baseline
 from retrieval.corpus import Article, load_articles
 from retrieval.embedding import EMBEDDER_NAME
 from retrieval.index import COMPLETE
@@ -41,6 +40,9 @@ from retrieval.questions import Question, contains_answer, hide_gold, is_gold_pa
 from retrieval.search import Searcher
 from retrieval.settings import Settings
 from retrieval.text import ARABIC_LETTER, LATIN_LETTER
+
+if TYPE_CHECKING:  # llama-index's core is slow to load: only `khabar eval --baseline` needs it
+    from retrieval.baseline import Baseline
 
 
 class EvalError(RuntimeError):

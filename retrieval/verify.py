@@ -236,18 +236,57 @@ class SupportChecker:
 
         if not claim.citations:
             return refuse("no citation")
+        usable = self._not_planted(claim.citations, evidence, by_n, notes)
+        if not usable:
+            return refuse("no usable citation")
+        result.similarity = max(float(sims[by_n[n]]) for n in usable)
+        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in usable))
+        if mismatch:  # said first: a wrong number is a clearer reason than a low similarity
+            return refuse(mismatch)
+        passing = self._similar_enough(claim, usable, sims, evidence, by_n, notes)
+        if not passing:
+            return refuse("cited sources do not support it")
+        # Names were found in the cited sentences above; numbers and dates must be in the ones that fit.
+        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing), names=False)
+        if mismatch:
+            return refuse(mismatch)
+        agreeing = []
+        for n in passing:
+            clash = self._polarity_clash(claim.plain, vector, evidence[by_n[n]].text)
+            if clash:
+                notes.append(f"[{n}]: {clash}")
+            else:
+                agreeing.append(n)
+        if not agreeing:
+            return refuse(notes.pop().split(": ", 1)[1])
+        result.citations = agreeing
+        result.text = render_claim(Claim(claim.text, claim.plain, agreeing, []))
+        result.supported = True
+        result.reason = "; ".join(notes)
+        return result
+
+    def _not_planted(
+        self, cited: Sequence[int], evidence: Sequence[Evidence], by_n: dict[int, int], notes: list[str]
+    ) -> list[int]:
+        """The cited sources that are statements: planted text (addressed to machines) supports nothing."""
         usable = []
-        for n in claim.citations:
+        for n in cited:
             if self.planted(evidence[by_n[n]].text):
                 notes.append(f"[{n}] is planted text (addressed to machines), not a statement")
             else:
                 usable.append(n)
-        if not usable:
-            return refuse("no usable citation")
-        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in usable))
-        if mismatch:  # said first: a wrong number is a clearer reason than a low similarity
-            result.similarity = max(float(sims[by_n[n]]) for n in usable)
-            return refuse(mismatch)
+        return usable
+
+    def _similar_enough(
+        self,
+        claim: Claim,
+        usable: Sequence[int],
+        sims: np.ndarray,
+        evidence: Sequence[Evidence],
+        by_n: dict[int, int],
+        notes: list[str],
+    ) -> list[int]:
+        """The usable citations close enough to the claim and not clearly beaten by another given source."""
         # The best match among given sources that agree with the claim's facts: a source that "fits better"
         # but states other numbers is not the right one (short claims resemble many sentences of one story).
         agreeing = [
@@ -263,9 +302,8 @@ class SupportChecker:
         passing = []
         for n in usable:
             sim = float(sims[by_n[n]])
-            floor = (
-                self.threshold if _script(evidence[by_n[n]].text) == claim_script else self.cross_threshold
-            )
+            same_script = _script(evidence[by_n[n]].text) == claim_script
+            floor = self.threshold if same_script else self.cross_threshold
             if sim < floor:
                 notes.append(f"[{n}] does not say this (similarity {sim:.2f} < {floor:.2f})")
             elif sim < best_given - self.margin and not anchored:
@@ -274,24 +312,4 @@ class SupportChecker:
                 )
             else:
                 passing.append(n)
-        result.similarity = max(float(sims[by_n[n]]) for n in usable)
-        if not passing:
-            return refuse("cited sources do not support it")
-        # Names were found in the cited sentences above; numbers and dates must be in the ones that fit.
-        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing), names=False)
-        if mismatch:
-            return refuse(mismatch)
-        agreeing_polarity = []
-        for n in passing:
-            clash = self._polarity_clash(claim.plain, vector, evidence[by_n[n]].text)
-            if clash:
-                notes.append(f"[{n}]: {clash}")
-            else:
-                agreeing_polarity.append(n)
-        if not agreeing_polarity:
-            return refuse(notes.pop().split(": ", 1)[1])
-        result.citations = agreeing_polarity
-        result.text = render_claim(Claim(claim.text, claim.plain, agreeing_polarity, []))
-        result.supported = True
-        result.reason = "; ".join(notes)
-        return result
+        return passing
