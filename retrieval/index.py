@@ -501,14 +501,16 @@ class Indexer:
     def _prune_write_ahead_log(self) -> None:
         """Let Chroma delete its write-ahead queue rows (each holds a full vector) once they are in the HNSW
         index: it does so only when a collection's index is persisted, every `sync_threshold` writes (1000 by
-        default, so a collection under 1000 records kept every vector twice). Set once per indexer; existing
-        stores are modified too."""
+        default, so a collection under 1000 records kept every vector twice). Existing stores are modified
+        too, once: a collection already set is not written to (an ingest that adds nothing writes nothing)."""
         if self._wal_pruned:
             return
         hnsw = {"hnsw": {"sync_threshold": WAL_SYNC_THRESHOLD, "batch_size": WAL_SYNC_THRESHOLD}}
         store = self.store
         for collection in (store.sentences, store.chunks, store.articles, store.state, *self.also_written):
-            collection.modify(configuration=hnsw)
+            current = (collection.configuration or {}).get("hnsw") or {}
+            if current.get("sync_threshold") != WAL_SYNC_THRESHOLD:
+                collection.modify(configuration=hnsw)
         self._wal_pruned = True
 
     @staticmethod
