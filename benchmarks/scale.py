@@ -52,7 +52,11 @@ from retrieval.pipeline import Khabar  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.text import normalize, split_sentences  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+# ../shared/eval beside the repository (a git worktree under wt/ has it two levels up)
+EVAL = next(
+    (d for d in (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval") if d.is_dir()),
+    ROOT.parent / "shared" / "eval",
+)
 CORPORA = ("xquad.corpus.jsonl", "arcd-train.corpus.jsonl")
 QUESTION_SETS = (("xquad.ar.jsonl", 50), ("xquad.en.jsonl", 50))
 PER_ARTICLE = 10

