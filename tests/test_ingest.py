@@ -16,7 +16,7 @@ import pytest
 
 from retrieval.corpus import load_articles
 from retrieval.dates import DateRange
-from retrieval.index import COMPLETE, FORMAT, read_manifest
+from retrieval.manifest import COMPLETE, FORMAT, read_manifest
 from retrieval.pipeline import Khabar
 from retrieval.store import StoreError
 from tests.conftest import SEEDS, make_settings
