@@ -206,11 +206,10 @@ def _dir_mb(path: Path) -> float:
 
 def build(size: int, data_dir: Path, cache: Path, chunk_vectors: str, threads: int) -> dict[str, Any]:
     articles = synthetic_corpus(size)
-    kb = Khabar(_settings(data_dir, threads))
     embedder = CachedEmbedding(
         cache_path=str(cache), chunk_vectors=chunk_vectors, num_threads=threads or None
     )
-    kb.embedder = kb.indexer.embedder = kb.searcher.embedder = embedder
+    kb = Khabar(_settings(data_dir, threads), embedder=embedder)
     start = time.perf_counter()
     stats = kb.indexer.ingest(articles)
     ingest_s = time.perf_counter() - start

