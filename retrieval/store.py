@@ -25,6 +25,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb
 import httpx
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError, InternalError
 from filelock import FileLock
@@ -50,11 +51,11 @@ class Store:
     says so); nothing may be ingested.
     """
 
-    client: Any
-    sentences: Any
-    chunks: Any
-    articles: Any
-    state: Any
+    client: ClientAPI
+    sentences: GuardedCollection
+    chunks: GuardedCollection
+    articles: GuardedCollection
+    state: GuardedCollection
     location: str
     server: bool = False
     read_only: bool = False
