@@ -182,34 +182,7 @@ class Indexer:
         stats.repaired = self._repair(manifest)
         stats.upgraded = self.upgrade(manifest)
         articles = list(articles)
-        todo: list[Article] = []
-        moved: list[tuple[Article, ManifestEntry]] = []
-        held: dict[str, set[str]] = {}  # ids each other source file holds, read once per file
-        for article in articles:
-            entry = manifest.get(article.doc_id)
-            if entry and entry.status == COMPLETE and entry.content_hash == article.content_hash:
-                stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
-                if article.path and not _same_file(entry.path, article.path):
-                    moved.append((article, entry))
-                if progress:
-                    progress(1)
-            elif entry and entry.status == COMPLETE and _held_elsewhere(entry, article, held):
-                stats.failures.append(
-                    (
-                        article.path,
-                        f"id {article.doc_id!r} is already used by {entry.path}, which still holds it; "
-                        "rename this file (or give the .jsonl record another id)",
-                    )
-                )
-                if progress:
-                    progress(1)
-            else:
-                todo.append(article)
-                if entry and entry.status == COMPLETE:
-                    stats.updated += 1
-                else:
-                    stats.added += 1
-        self._record_moves(moved)
+        todo = self._triage(articles, manifest, stats, progress)
         plan = [self._plan(a) for a in todo]
         stats.copies = self._copies(plan, manifest)
         report = IngestProgress(
@@ -230,21 +203,47 @@ class Indexer:
             if on_progress:
                 on_progress(report)
         if prune:
-            present = {a.doc_id for a in articles}
-            failed = set(failed_files)
-            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
-            gone, kept = [], 0
-            for doc_id, entry in manifest.items():
-                if doc_id in present or entry.status != COMPLETE or entry.from_web:
-                    continue  # a page fetched from the web has no file that could be gone
-                # A broken file keeps what it held: the articles stored from it, and the id its name gives.
-                if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
-                    kept += 1
-                else:
-                    gone.append(doc_id)
+            gone, stats.kept = _prunable(manifest, {a.doc_id for a in articles}, set(failed_files))
             self.remove(gone)
-            stats.removed, stats.kept = len(gone), kept
+            stats.removed = len(gone)
         return stats
+
+    def _triage(
+        self,
+        articles: list[Article],
+        manifest: dict[str, ManifestEntry],
+        stats: IngestStats,
+        progress: ProgressFn | None,
+    ) -> list[Article]:
+        """The articles to write (new or changed); unchanged ones are counted skipped (a moved file's new
+        path recorded), and one whose id another file still holds is refused."""
+        todo: list[Article] = []
+        moved: list[tuple[Article, ManifestEntry]] = []
+        held: dict[str, set[str]] = {}  # ids each other source file holds, read once per file
+        for article in articles:
+            entry = manifest.get(article.doc_id)
+            complete = entry is not None and entry.status == COMPLETE
+            if entry and complete and entry.content_hash == article.content_hash:
+                stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
+                if article.path and not _same_file(entry.path, article.path):
+                    moved.append((article, entry))
+            elif entry and complete and _held_elsewhere(entry, article, held):
+                stats.failures.append(
+                    (
+                        article.path,
+                        f"id {article.doc_id!r} is already used by {entry.path}, which still holds it; "
+                        "rename this file (or give the .jsonl record another id)",
+                    )
+                )
+            else:
+                todo.append(article)
+                stats.updated += complete
+                stats.added += not complete
+                continue
+            if progress:
+                progress(1)
+        self._record_moves(moved)
+        return todo
 
     def remove(self, doc_ids: Sequence[str]) -> None:
         """Delete articles: first their manifest records (so search stops seeing them), then their nodes."""
@@ -458,6 +457,24 @@ def _chunk_span(meta: dict) -> tuple[int, int]:
         return int(meta["n0"]), int(meta["n1"])
     numbers = [int(i.rsplit(":", 1)[1]) for i in str(meta.get("sentence_ids", "")).split(",") if ":" in i]
     return (numbers[0], numbers[-1]) if numbers else (0, 0)
+
+
+def _prunable(
+    manifest: dict[str, ManifestEntry], present: set[str], failed: set[str]
+) -> tuple[list[str], int]:
+    """Complete articles `--prune` removes (not among those loaded), and how many it keeps because their file
+    is present but failed: a broken file keeps what it held, the articles stored from it and the id its name
+    gives. A page fetched from the web has no file that could be gone."""
+    failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
+    gone, kept = [], 0
+    for doc_id, entry in manifest.items():
+        if doc_id in present or entry.status != COMPLETE or entry.from_web:
+            continue
+        if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
+            kept += 1
+        else:
+            gone.append(doc_id)
+    return gone, kept
 
 
 def _same_file(stored: str, loaded: str) -> bool:
