@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from retrieval.dates import question_range  # noqa: E402
+from retrieval.lexicon import MONTHS  # noqa: E402
 from retrieval.pipeline import Khabar  # noqa: E402
 from retrieval.questions import Question, is_gold_passage, load_questions  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
@@ -72,10 +73,6 @@ NEWS_QUESTIONS = [
         "Which berth was opened at the port of Umm Qasr{when}?",
     ),
 ]
-MONTHS = {
-    11: ("تشرين الثاني", "نوفمبر", "November"),
-    12: ("كانون الأول", "ديسمبر", "December"),
-}
 
 
 def build(name: str, paths: list[Path], urls: list[str] | None = None) -> Khabar:
@@ -199,12 +196,12 @@ def news_site(boosts: list[float], args_verbose: bool = False) -> None:
             undated = dated = 0
             for slug, arabic, english in NEWS_QUESTIONS:
                 month = int(slug.split("/2021/")[1][:2]) if "/2021/" in slug else 11
-                names = MONTHS[month]
+                english_name, egyptian, levantine = MONTHS[month][:3]  # the lexicon's order
                 template = english if variant == "en" else arabic
                 when = (
-                    f" in {names[2]} 2021"
+                    f" in {english_name.title()} 2021"
                     if variant == "en"
-                    else f" في {names[0] if variant == 'ar-levantine' else names[1]} 2021"
+                    else f" في {levantine if variant == 'ar-levantine' else egyptian} 2021"
                 )
                 lang = "en" if variant == "en" else "ar"
                 for text, is_dated in ((template.format(when=""), False), (template.format(when=when), True)):

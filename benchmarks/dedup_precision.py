@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +52,9 @@ def long_sentence_keys(text: str) -> set[str]:
     return {k for s in sentences(text) if len(dedup.words(s)) >= 10 and (k := dedup.sentence_key(s))}
 
 
+Pair = tuple[str, str]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -66,18 +70,12 @@ def main() -> None:
     sigs = {doc_id: dedup.signature(text) for doc_id, text in texts.items()}
     per_doc_ms = (time.perf_counter() - started) * 1000 / len(sigs)
     avg_words = sum(len(dedup.words(t)) for t in texts.values()) / len(texts)
-
-    rng = random.Random(7)
-    pool = [s for t in texts.values() for s in sentences(t) if len(s) > 60]
-    long_docs = [d for d, t in texts.items() if len(sentences(t)) >= 4]
-
+    print(f"corpus paragraphs: {len(texts)} (avg {avg_words:.0f} words); signature {per_doc_ms:.2f} ms each")
     by_story = {s["slug"]: "\n".join([s["title"], *s["paragraphs"]]) for s in stories()}
     original = by_story["rafidain/2021/11/tigris-deal.html"]
     wire = by_story["sahil/2021/11/08/tigris-water.html"]
     other = by_story["rafidain/2021/11/water-committee.html"]
     seeds = [p.read_text("utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
-
-    print(f"corpus paragraphs: {len(texts)} (avg {avg_words:.0f} words); signature {per_doc_ms:.2f} ms each")
     print("hand-written: wire copy vs original", _fmt(original, wire))
     print("hand-written: same event, other story", _fmt(original, other))
     print("seeds: the two seed articles (one event, two outlets)", _fmt(*seeds[:2]))
@@ -85,10 +83,21 @@ def main() -> None:
     pairs = list(itertools.combinations(sorted(texts), 2))
     keys = {doc_id: long_sentence_keys(text) for doc_id, text in texts.items()}
     copies = {(a, b) for a, b in pairs if keys[a] & keys[b]}
-    same_title = [(a, b) for a, b in pairs if titles[a] == titles[b] and (a, b) not in copies]
     print(
         f"corpus pairs: {len(pairs)}, of which {len(copies)} print a 10+ word sentence identically (copies)"
     )
+    sweep(texts, titles, pairs, copies)
+    nearest_pairs(texts, sigs, pairs, copies)
+    lsh_and_minhash(texts, sigs, pairs, copies)
+    sentence_level(original, wire, other)
+    seeds_and_pages()
+
+
+def sweep(texts: dict[str, str], titles: dict[str, str], pairs: list[Pair], copies: set[Pair]) -> None:
+    """Shingle size x threshold: pairs grouped without a shared sentence, copies grouped, reprints found."""
+    pool = [s for t in texts.values() for s in sentences(t) if len(s) > 60]
+    long_docs = [d for d, t in texts.items() if len(sentences(t)) >= 4]
+    same_title = [(a, b) for a, b in pairs if titles[a] == titles[b] and (a, b) not in copies]
     for size in (3, 4, 5):
         sized = {doc_id: dedup.signature(text, size) for doc_id, text in texts.items()}
         reprints = {
@@ -111,6 +120,9 @@ def main() -> None:
                 hits = sum(dedup.similarity(sized[d], reprints[(d, rate)]) >= threshold for d in long_docs)
                 line.append(f"reprints ({rate:.0%} words changed) {hits}/{len(long_docs)}")
             print(" ".join(line[:3]) + "; " + "; ".join(line[3:]))
+
+
+def nearest_pairs(texts: dict[str, str], sigs: dict[str, Any], pairs: list[Pair], copies: set[Pair]) -> None:
     ranked = sorted(((dedup.similarity(sigs[a], sigs[b]), a, b) for a, b in pairs), reverse=True)
     print("the 20 most similar pairs that share no 10+ word sentence (similarity, ids, share of the shorter")
     print("text's characters found in order in the longer one: a version of one text when high):")
@@ -119,6 +131,11 @@ def main() -> None:
         blocks = difflib.SequenceMatcher(None, short, long_, autojunk=False).get_matching_blocks()
         print(f"  {score:.3f} {a} {b} {sum(b.size for b in blocks) / len(short):.2f}")
 
+
+def lsh_and_minhash(
+    texts: dict[str, str], sigs: dict[str, Any], pairs: list[Pair], copies: set[Pair]
+) -> None:
+    """The LSH index finds what brute force finds; MinHash estimates Jaccard closely."""
     index = dedup.DuplicateIndex()
     started = time.perf_counter()
     for doc_id, sig in sigs.items():
@@ -132,7 +149,7 @@ def main() -> None:
         f"threshold {dedup.THRESHOLD} by brute force: {len(brute)}, of which in one LSH group: {len(brute & found)}"
     )
     errors = []
-    for a, b in rng.sample(sorted(copies), min(200, len(copies))):
+    for a, b in random.Random(7).sample(sorted(copies), min(200, len(copies))):
         exact = len(dedup.shingles(texts[a]) & dedup.shingles(texts[b])) / len(
             dedup.shingles(texts[a]) | dedup.shingles(texts[b])
         )
@@ -140,6 +157,9 @@ def main() -> None:
     print(
         f"MinHash vs exact Jaccard on {len(errors)} overlapping pairs: mean abs error {sum(errors) / len(errors):.4f}"
     )
+
+
+def sentence_level(original: str, wire: str, other: str) -> None:
     keyed = [
         (f"{i}:{n}", s) for i, t in enumerate([original, wire, other]) for n, s in enumerate(sentences(t))
     ]
@@ -149,7 +169,6 @@ def main() -> None:
     print(f"wire copy vs original: {len(near)} near-identical sentence pairs: {near}")
     near_other = dedup.similar_sentences(sentences(original), sentences(other))
     print(f"other story vs original: {len(near_other)} near-identical sentence pairs: {near_other}")
-    seeds_and_pages()
 
 
 def seeds_and_pages() -> None:

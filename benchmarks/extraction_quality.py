@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,32 +85,33 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _score(found: str, item: dict[str, Any], s: dict[str, float]) -> None:
+    """Add one page's snippet counts (main text found, boilerplate kept) to a method's tally."""
+    for snippet in item.get("with", [])[:6]:
+        s["with_total"] += 1
+        s["with"] += _norm(snippet) in found
+    for snippet in item.get("without", [])[:6]:
+        s["without_total"] += 1
+        s["without"] += _norm(snippet) in found
+
+
+def _page_path(folder: Path, item: dict[str, Any]) -> Path | None:
+    return next(
+        (folder / sub / item["file"] for sub in ("eval", "cache") if (folder / sub / item["file"]).exists()),
+        None,
+    )
+
+
 def trafilatura_eval(folder: Path, limit: int | None) -> None:
     data = json.loads((folder / "evaldata.json").read_text("utf-8"))
     items = list(data.items())[:limit]
-    scores = {
-        "khabar": {"with": 0, "with_total": 0, "without": 0, "without_total": 0, "refused": 0, "time": 0.0},
-        "trafilatura": {
-            "with": 0,
-            "with_total": 0,
-            "without": 0,
-            "without_total": 0,
-            "refused": 0,
-            "time": 0.0,
-        },
-    }
+    keys = ("with", "with_total", "without", "without_total", "refused", "time")
+    scores: dict[str, dict[str, float]] = {name: dict.fromkeys(keys, 0) for name in ("khabar", "trafilatura")}
     refusals: dict[str, int] = {}
     arabic = []
     n = 0
     for url, item in items:
-        path = next(
-            (
-                folder / sub / item["file"]
-                for sub in ("eval", "cache")
-                if (folder / sub / item["file"]).exists()
-            ),
-            None,
-        )
+        path = _page_path(folder, item)
         if path is None:
             continue
         n += 1
@@ -126,15 +128,8 @@ def trafilatura_eval(folder: Path, limit: int | None) -> None:
         theirs = trafilatura.extract(html, url=url, include_comments=False, include_tables=True) or ""
         scores["trafilatura"]["time"] += time.perf_counter() - started
         for name, text in (("khabar", ours), ("trafilatura", theirs)):
-            found = _norm(text)
-            s = scores[name]
-            s["refused"] += not text
-            for snippet in item.get("with", [])[:6]:
-                s["with_total"] += 1
-                s["with"] += _norm(snippet) in found
-            for snippet in item.get("without", [])[:6]:
-                s["without_total"] += 1
-                s["without"] += _norm(snippet) in found
+            scores[name]["refused"] += not text
+            _score(_norm(text), item, scores[name])
         if re.search("[\u0600-\u06ff]", " ".join(item.get("with", []))):
             arabic.append((url, item, ours))
     for name, s in scores.items():

@@ -88,57 +88,63 @@ def main() -> None:
         planted = Path(tmp) / "planted.txt"
         planted.write_text(PLANTED_ARTICLE, encoding="utf-8")
         kb.ingest([planted])
-        print(f"## adversarial replies ({len(cases)})")
-        print(f"{'':4} {'class':9} {'lang':4} {'case':42} {'expected':28} got")
-        per_class: Counter[str] = Counter()
-        passed_class: Counter[str] = Counter()
-        for case in cases:
-            ok, answer = run_case(kb, fake, case)
-            per_class[case.cls] += 1
-            passed_class[case.cls] += ok
-            print(
-                f"{'ok  ' if ok else 'FAIL'} {case.cls:9} {case.lang:4} {case.name[:42]:42} {case.expected[:28]:28} {got(answer)[:110]}"
-            )
-        total = sum(passed_class.values())
-        print(f"\nended correctly: {total}/{len(cases)} ({total / len(cases):.0%})")
-        for cls in per_class:
-            langs = Counter(c.lang for c in cases if c.cls == cls)
-            print(f"  {cls:9} {passed_class[cls]}/{per_class[cls]}  (en {langs['en']}, ar {langs['ar']})")
-
-        print("\n## support check cost (3-sentence English answer, 8 given sources, stored vectors)")
+        run_cases(kb, fake, cases)
         fake.reset()
-        kb.searcher.refresh()
-        hits = kb.searcher.search(Q_DRONES_EN).hits
-        given = choose_sources(hits, settings.llm_sources)
-        body = {
-            "messages": [
-                {"role": m.role.value, "content": m.content}
-                for m in answer_messages(Q_DRONES_EN, "en", given)
-            ]
-        }
-        n, m = source_number(body, DRONES), source_number(body, "الداخلية")
-        reply = (
-            f"Kadhimi's house was attacked with three drones [{n}]. It happened on Sunday 7 November 2021 [{m}]. "
-            f"The drones were Russian [{n}]."
-        )
-        assert kb.answerer is not None
-        kb.answerer.verify(reply, given, "en")  # warm-up
-        claims = [c.plain for c in parse_answer(reply, [s.n for s in given])]
-        costs, embeds = [], []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            kb.answerer.verify(reply, given, "en")
-            middle = time.perf_counter()
-            kb.embedder.query_vectors(claims)
-            costs.append((middle - start) * 1000)
-            embeds.append((time.perf_counter() - middle) * 1000)
-        costs.sort()
+        support_check_cost(kb, settings, args.repeats)
+
+
+def run_cases(kb: Khabar, fake: FakeOpenAI, cases: list[Case]) -> None:
+    print(f"## adversarial replies ({len(cases)})")
+    print(f"{'':4} {'class':9} {'lang':4} {'case':42} {'expected':28} got")
+    per_class: Counter[str] = Counter()
+    passed_class: Counter[str] = Counter()
+    for case in cases:
+        ok, answer = run_case(kb, fake, case)
+        per_class[case.cls] += 1
+        passed_class[case.cls] += ok
         print(
-            f"ms per answer over {len(costs)} runs: median {statistics.median(costs):.1f}, "
-            f"p90 {costs[int(0.9 * (len(costs) - 1))]:.1f}, min {costs[0]:.1f} "
-            f"(of which embedding the {len(claims)} answer sentences: median {statistics.median(embeds):.1f})"
+            f"{'ok  ' if ok else 'FAIL'} {case.cls:9} {case.lang:4} {case.name[:42]:42} {case.expected[:28]:28} {got(answer)[:110]}"
         )
-        print(f"load average while timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    total = sum(passed_class.values())
+    print(f"\nended correctly: {total}/{len(cases)} ({total / len(cases):.0%})")
+    for cls in per_class:
+        langs = Counter(c.lang for c in cases if c.cls == cls)
+        print(f"  {cls:9} {passed_class[cls]}/{per_class[cls]}  (en {langs['en']}, ar {langs['ar']})")
+
+
+def support_check_cost(kb: Khabar, settings: Settings, repeats: int) -> None:
+    print("\n## support check cost (3-sentence English answer, 8 given sources, stored vectors)")
+    kb.searcher.refresh()
+    hits = kb.searcher.search(Q_DRONES_EN).hits
+    given = choose_sources(hits, settings.llm_sources)
+    body = {
+        "messages": [
+            {"role": m.role.value, "content": m.content} for m in answer_messages(Q_DRONES_EN, "en", given)
+        ]
+    }
+    n, m = source_number(body, DRONES), source_number(body, "الداخلية")
+    reply = (
+        f"Kadhimi's house was attacked with three drones [{n}]. It happened on Sunday 7 November 2021 [{m}]. "
+        f"The drones were Russian [{n}]."
+    )
+    assert kb.answerer is not None
+    kb.answerer.verify(reply, given, "en")  # warm-up
+    claims = [c.plain for c in parse_answer(reply, [s.n for s in given])]
+    costs, embeds = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kb.answerer.verify(reply, given, "en")
+        middle = time.perf_counter()
+        kb.embedder.query_vectors(claims)
+        costs.append((middle - start) * 1000)
+        embeds.append((time.perf_counter() - middle) * 1000)
+    costs.sort()
+    print(
+        f"ms per answer over {len(costs)} runs: median {statistics.median(costs):.1f}, "
+        f"p90 {costs[int(0.9 * (len(costs) - 1))]:.1f}, min {costs[0]:.1f} "
+        f"(of which embedding the {len(claims)} answer sentences: median {statistics.median(embeds):.1f})"
+    )
+    print(f"load average while timing: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,11 @@ from retrieval.pipeline import Khabar  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from retrieval.text import normalize, split_sentences  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+# ../shared/eval beside the repository (a git worktree under wt/ has it two levels up)
+EVAL = next(
+    (d for d in (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval") if d.is_dir()),
+    ROOT.parent / "shared" / "eval",
+)
 CORPORA = ("xquad.corpus.jsonl", "arcd-train.corpus.jsonl")
 QUESTION_SETS = (("xquad.ar.jsonl", 50), ("xquad.en.jsonl", 50))
 PER_ARTICLE = 10
@@ -202,11 +206,10 @@ def _dir_mb(path: Path) -> float:
 
 def build(size: int, data_dir: Path, cache: Path, chunk_vectors: str, threads: int) -> dict[str, Any]:
     articles = synthetic_corpus(size)
-    kb = Khabar(_settings(data_dir, threads))
     embedder = CachedEmbedding(
         cache_path=str(cache), chunk_vectors=chunk_vectors, num_threads=threads or None
     )
-    kb.embedder = kb.indexer.embedder = kb.searcher.embedder = embedder
+    kb = Khabar(_settings(data_dir, threads), embedder=embedder)
     start = time.perf_counter()
     stats = kb.indexer.ingest(articles)
     ingest_s = time.perf_counter() - start

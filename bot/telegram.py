@@ -17,7 +17,6 @@ import re
 import secrets
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -694,8 +693,7 @@ def main(settings: Settings) -> None:
         kb.warm_up()  # the embedder and the BM25 index, before the first user waits; never the LLM
 
         def cut_answers_short() -> None:
-            if kb.answerer is not None:
-                kb.answerer.stop_by = time.monotonic() + settings.telegram_shutdown_grace
+            kb.cut_answers_short(settings.telegram_shutdown_grace)
 
         app = build_application(settings, kb, on_stop=cut_answers_short, ingester=kb)
         if settings.telegram_webhook_url:

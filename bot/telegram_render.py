@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import html
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import PurePath
 from typing import Literal
 
 from telegram.constants import MessageLimit
 
 from bot.render import also_reported, origin
-from prompts import load, phrases
+from prompts import phrasebook, phrases
 from retrieval.answer import Answer, Citation
 from retrieval.index import IngestStats
 from retrieval.text import tokenize
@@ -43,11 +41,9 @@ _TAGS: dict[str, tuple[str, str]] = {
 _BORDERS = (r"\n+", r"(?<=[.!?؟…])\s+", r"(?<=[,،;؛:])\s+", r"\s+")
 
 
-@cache
 def texts(lang: str) -> dict[str, str]:
-    """The bot's own phrasings (prompts/telegram.toml) for "ar" or "en"."""
-    table = tomllib.loads(load("telegram.toml"))
-    return table[lang if lang in table else "en"]
+    """The bot's own phrasings (prompts/telegram.toml)."""
+    return phrasebook("telegram.toml", lang)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,15 @@ from importlib import resources
 
 
 @cache
-def phrases(lang: str) -> dict[str, str]:
-    """The fixed phrasings (framings, abstention, hints) for "ar" or "en"."""
-    table = tomllib.loads(resources.files(__package__).joinpath("phrases.toml").read_text("utf-8"))
+def phrasebook(name: str, lang: str) -> dict[str, str]:
+    """One language's table ("ar" or "en"; English for any other) of a TOML phrase file in this package."""
+    table = tomllib.loads(load(name))
     return table[lang if lang in table else "en"]
+
+
+def phrases(lang: str) -> dict[str, str]:
+    """The fixed phrasings of answers (framings, abstention, hints)."""
+    return phrasebook("phrases.toml", lang)
 
 
 def load(name: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, similar_sentences
-from retrieval.index import ManifestEntry, duplicate_index
+from retrieval.manifest import ManifestEntry, duplicate_index
 from retrieval.store import Store
 
 

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from retrieval.lexicon import ARABIC_PROCLITICS, is_ambiguous_month, month_number, month_regex
-from retrieval.text import normalize
+from retrieval.lexicon import is_ambiguous_month, month_number, month_regex
+from retrieval.text import ARABIC_PROCLITICS, normalize
 
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 

@@ -28,19 +28,20 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.baseline import Baseline
 from retrieval.corpus import Article, load_articles
 from retrieval.embedding import EMBEDDER_NAME
-from retrieval.index import COMPLETE
 from retrieval.language import Lang, detect_language
+from retrieval.manifest import complete_entries, corpus_fingerprint
 from retrieval.metrics import MAX_RANK, Record, by_group, doc_rank
 from retrieval.pipeline import Khabar
 from retrieval.questions import Question, contains_answer, hide_gold, is_gold_passage
-from retrieval.search import Searcher
 from retrieval.settings import Settings
 from retrieval.text import ARABIC_LETTER, LATIN_LETTER
+
+if TYPE_CHECKING:  # llama-index's core is slow to load: only `khabar eval --baseline` needs it
+    from retrieval.baseline import Baseline
 
 
 class EvalError(RuntimeError):
@@ -61,12 +62,6 @@ class _Silent:
 
     def advance(self, n: int = 1) -> None:
         pass
-
-
-def articles_fingerprint(pairs: Iterable[tuple[str, str]]) -> str:
-    """Content hash of a corpus: sha256 over sorted (doc id, article content hash); the same for a file and a store."""
-    payload = "\n".join(f"{doc_id}\t{content}" for doc_id, content in sorted(pairs))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 # Every module whose change changes what a store holds: text, markup and page extraction, splitting, dates,
@@ -159,13 +154,8 @@ def open_eval_store(
             return _build_store(
                 settings, store_articles(kb), kb.store.location, [], progress, hide_share, seed
             )
-        rows = kb.store.articles.get(include=["metadatas"])
-        pairs = [
-            (doc_id, str(m.get("content_hash", "")))
-            for doc_id, m in zip(rows["ids"], rows["metadatas"] or [], strict=False)
-            if m.get("status") == COMPLETE
-        ]
-        fingerprint = articles_fingerprint(pairs)
+        entries = complete_entries(kb.store)
+        fingerprint = corpus_fingerprint((doc_id, e.content_hash) for doc_id, e in entries.items())
         return EvalStore(kb, fingerprint, eval_root / fingerprint, kb.store.location)
 
     report = load_articles([Path(corpus)])
@@ -190,7 +180,7 @@ def _build_store(
         docs = split_hidden((a.doc_id for a in articles), hide_share, seed)
         hidden = Hidden(hide_share, seed, docs, len(articles))
         articles = [a for a in articles if a.doc_id not in docs]
-    fingerprint = articles_fingerprint((a.doc_id, a.content_hash) for a in articles)
+    fingerprint = corpus_fingerprint((a.doc_id, a.content_hash) for a in articles)
     folder = Path(settings.data_dir) / "eval" / fingerprint
     build = {
         "embedder": EMBEDDER_NAME,
@@ -214,15 +204,10 @@ def store_articles(kb: Khabar) -> list[Article]:
 
     The baseline must index the very same articles, so a file that is gone or changed since is an error.
     """
-    rows = kb.store.articles.get(include=["metadatas"])
-    wanted = {
-        doc_id: m
-        for doc_id, m in zip(rows["ids"], rows["metadatas"] or [], strict=False)
-        if m.get("status") == COMPLETE
-    }
-    paths = sorted({str(m.get("path", "")) for m in wanted.values() if m.get("path")})
+    wanted = complete_entries(kb.store)
+    paths = sorted({e.path for e in wanted.values() if e.path})
     found = {a.doc_id: a for a in load_articles([Path(p) for p in paths]).articles if a.doc_id in wanted}
-    stale = [d for d, m in wanted.items() if d not in found or found[d].content_hash != m.get("content_hash")]
+    stale = [d for d, e in wanted.items() if d not in found or found[d].content_hash != e.content_hash]
     if stale:
         raise EvalError(
             f"{len(stale)} stored articles (e.g. {stale[0]}) are missing or changed in their source files, so the "
@@ -365,19 +350,6 @@ def score(q: Question, response: Response) -> Outcome:
     return Outcome(record, row)
 
 
-class _LastQuery:
-    """The embedder's query vectors, remembering the last one: the deep search embeds the same text again."""
-
-    def __init__(self, embedder: Any):
-        self.embedder = embedder
-        self.last: tuple[str, Any] | None = None
-
-    def query_vector(self, text: str) -> Any:
-        if self.last is None or self.last[0] != text:
-            self.last = (text, self.embedder.query_vector(text))
-        return self.last[1]
-
-
 class _Runner:
     """A method under evaluation: `respond` asks it; calling it scores the Response (or the error) by `score`."""
 
@@ -397,19 +369,8 @@ class KhabarRunner(_Runner):
 
     def __init__(self, kb: Khabar):
         self.kb = kb
-        self.deep: Searcher | None = None
-        if kb.settings.top_docs < MAX_RANK:
-            memo = _LastQuery(kb.searcher.embedder)
-            kb.searcher.embedder = memo  # type: ignore[assignment]  # same vectors; the deep search reuses them
-            self.deep = Searcher(
-                kb.store,
-                memo,  # type: ignore[arg-type]
-                cache_dir=Path(kb.settings.data_dir) / "cache",
-                top_chunks=kb.settings.top_chunks,
-                top_docs=MAX_RANK,
-                ranker=kb.searcher.ranker,
-                use=kb.searcher.use,
-            )
+        # the same question vector as the answer's search (the pipeline remembers its last question)
+        self.deep = kb.searcher_for(MAX_RANK) if kb.settings.top_docs < MAX_RANK else None
 
     def respond(self, q: Question) -> Response:
         start = time.perf_counter()

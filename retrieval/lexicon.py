@@ -13,21 +13,37 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from retrieval.text import normalize
+from retrieval.text import ARABIC_PROCLITICS, normalize
 
 MONTHS: dict[int, tuple[str, ...]] = {
-    1: ("january", "jan", "يناير", "كانون الثاني", "جانفي"),
-    2: ("february", "feb", "فبراير", "شباط", "فيفري"),
-    3: ("march", "mar", "مارس", "آذار"),
-    4: ("april", "apr", "أبريل", "إبريل", "نيسان", "أفريل", "ابريل"),
+    1: ("january", "يناير", "كانون الثاني", "جانفي"),
+    2: ("february", "فبراير", "شباط", "فيفري"),
+    3: ("march", "مارس", "آذار"),
+    4: ("april", "أبريل", "إبريل", "نيسان", "أفريل", "ابريل"),
     5: ("may", "مايو", "أيار", "ماي", "مايس"),
-    6: ("june", "jun", "يونيو", "يونيه", "حزيران", "جوان"),
-    7: ("july", "jul", "يوليو", "يوليه", "تموز", "جويلية", "يوليوز"),
-    8: ("august", "aug", "أغسطس", "آب", "أوت", "غشت", "اغسطس"),
-    9: ("september", "sep", "sept", "سبتمبر", "أيلول", "شتنبر"),
-    10: ("october", "oct", "أكتوبر", "تشرين الأول", "اكتوبر"),
-    11: ("november", "nov", "نوفمبر", "تشرين الثاني", "نونبر"),
-    12: ("december", "dec", "ديسمبر", "كانون الأول", "دجنبر"),
+    6: ("june", "يونيو", "يونيه", "حزيران", "جوان"),
+    7: ("july", "يوليو", "يوليه", "تموز", "جويلية", "يوليوز"),
+    8: ("august", "أغسطس", "آب", "أوت", "غشت", "اغسطس"),
+    9: ("september", "سبتمبر", "أيلول", "شتنبر"),
+    10: ("october", "أكتوبر", "تشرين الأول", "اكتوبر"),
+    11: ("november", "نوفمبر", "تشرين الثاني", "نونبر"),
+    12: ("december", "ديسمبر", "كانون الأول", "دجنبر"),
+}
+
+# English abbreviations: dates read them ("Nov. 7, 2021"); the verifier does not, since "Jan" and "Dec" are also
+# names and "mar" a verb, and a claim is compared with its source in full words.
+MONTH_ABBREVIATIONS: dict[int, tuple[str, ...]] = {
+    1: ("jan",),
+    2: ("feb",),
+    3: ("mar",),
+    4: ("apr",),
+    6: ("jun",),
+    7: ("jul",),
+    8: ("aug",),
+    9: ("sep", "sept"),
+    10: ("oct",),
+    11: ("nov",),
+    12: ("dec",),
 }
 
 WEEKDAYS: dict[int, tuple[str, ...]] = {
@@ -46,14 +62,12 @@ WEEKDAYS: dict[int, tuple[str, ...]] = {
 # day number or a year.
 AMBIGUOUS_MONTH_NAMES = frozenset({"may", "march", "mar", "آب", "ماي", "sep", "dec"})
 
-# One proclitic (and, by, for, so) may stick to an Arabic month or weekday name: "وتشرين", "بنوفمبر".
-ARABIC_PROCLITICS = "وبلف"
-
 
 @cache
 def month_lookup() -> dict[str, int]:
     """Normalised month name -> month number (1-12), every system and spelling in MONTHS."""
-    return {normalize(name): number for number, names in MONTHS.items() for name in names}
+    tables = (MONTHS, MONTH_ABBREVIATIONS)
+    return {normalize(name): number for table in tables for number, names in table.items() for name in names}
 
 
 @cache

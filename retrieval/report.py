@@ -66,9 +66,9 @@ def measurement_info(
         "settings": {
             **{key: getattr(settings, key) for key in SETTING_KEYS},
             "ranker": {
-                "file": store.kb.searcher.ranker.path,
-                "abstain_thresholds": store.kb.searcher.ranker.thresholds,
-                "second_citation_share": store.kb.searcher.ranker.second_share,
+                "file": store.kb.ranker.path,
+                "abstain_thresholds": store.kb.ranker.thresholds,
+                "second_citation_share": store.kb.ranker.second_share,
             },
             "answer_mode": "extractive" if not settings.llm_base_url else "llm",
             "doc_ranking": (

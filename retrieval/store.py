@@ -10,6 +10,7 @@ set after the client is made (and the server is probed with a bounded request be
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -24,8 +25,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb
 import httpx
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError, InternalError
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -47,11 +51,11 @@ class Store:
     says so); nothing may be ingested.
     """
 
-    client: Any
-    sentences: Any
-    chunks: Any
-    articles: Any
-    state: Any
+    client: ClientAPI
+    sentences: GuardedCollection
+    chunks: GuardedCollection
+    articles: GuardedCollection
+    state: GuardedCollection
     location: str
     server: bool = False
     read_only: bool = False
@@ -134,6 +138,7 @@ def open_store(
     """
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     read_only, notice = False, ""
+    opening: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if chroma_url:
         client, location = _server_client(chroma_url, chroma_settings, timeout)
     else:
@@ -152,25 +157,48 @@ def open_store(
                 raise read_only_error(location)
             open_path, notice = _temporary_copy(path, location)
             read_only = True
+        else:
+            # Chroma creates its tables on first open without a lock of its own: processes that open a new
+            # store at once ("table collections already exists") take turns here.
+            opening = FileLock(str(path / "khabar-open.lock"), timeout=max(timeout, 60.0))
         try:
-            client = chromadb.PersistentClient(path=str(open_path), settings=chroma_settings)
-        except Exception as exc:
+            with opening:
+                client, collections = _open_embedded(open_path, location, chroma_settings, prefix, timeout)
+        except LockTimeout:
             raise StoreError(
-                f"Cannot open the store at {location}: {exc}. Set KHABAR_DATA_DIR to a writable folder."
+                f"Another process kept the store at {location} locked while opening it."
             ) from None
-    space = {"hnsw:space": "cosine"}
-    try:
-        collections = [
-            client.get_or_create_collection(f"{prefix}_{name}", metadata=space, embedding_function=None)
-            for name in ("sentences", "chunks", "articles", "state")
-        ]
-    except Exception as exc:
-        message = describe_failure(exc, location, bool(chroma_url), timeout)
-        raise StoreError(message or f"Cannot open collections in the store at {location}: {exc}") from None
+    if chroma_url:
+        collections = _collections(client, location, True, prefix, timeout)
     guarded = [GuardedCollection(c, location, bool(chroma_url), timeout) for c in collections]
     return Store(
         client, *guarded, location=location, server=bool(chroma_url), read_only=read_only, notice=notice
     )
+
+
+def _open_embedded(
+    path: Path, location: str, chroma_settings: ChromaSettings, prefix: str, timeout: float
+) -> tuple[Any, list[Any]]:
+    try:
+        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(
+            f"Cannot open the store at {location}: {exc}. Set KHABAR_DATA_DIR to a writable folder."
+        ) from None
+    return client, _collections(client, location, False, prefix, timeout)
+
+
+def _collections(client: Any, location: str, server: bool, prefix: str, timeout: float) -> list[Any]:
+    """khabar's collections, created if missing, in cosine space and with no Chroma embedding function."""
+    space = {"hnsw:space": "cosine"}
+    try:
+        return [
+            client.get_or_create_collection(f"{prefix}_{name}", metadata=space, embedding_function=None)
+            for name in ("sentences", "chunks", "articles", "state")
+        ]
+    except Exception as exc:
+        message = describe_failure(exc, location, server, timeout)
+        raise StoreError(message or f"Cannot open collections in the store at {location}: {exc}") from None
 
 
 def _server_client(chroma_url: str, chroma_settings: ChromaSettings, timeout: float) -> tuple[Any, str]:

@@ -215,7 +215,12 @@ _EN_STOPWORDS = set(
         "has have had many much"
     ).split()
 )
-_AR_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف")
+# Arabic prefixes (article and one-letter proclitics), longest first: ONE table for the stemmer, the number reader
+# and the name matcher. A bare "ك" (as, like) starts too many words (كتاب) to strip when stemming.
+ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_STEM_PREFIXES = tuple(p for p in ARABIC_PREFIXES if p != "ك")
+# The one-letter proclitics (and, by, for, so) that may stick to a name: "وتشرين", "بنوفمبر".
+ARABIC_PROCLITICS = "".join(p for p in _STEM_PREFIXES if len(p) == 1)
 _AR_SUFFIXES = ("هما", "كما", "تين", "ات", "ون", "ين", "ان", "يه", "ها", "هم", "نا", "وا", "ه", "ي")
 
 
@@ -223,7 +228,7 @@ def light_stem(token: str) -> str:
     """Strip one common Arabic prefix and suffix (keeping at least three letters); other scripts unchanged."""
     if not ARABIC_LETTER.match(token):
         return token
-    for prefix in _AR_PREFIXES:
+    for prefix in _STEM_PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 3:
             token = token[len(prefix) :]
             break

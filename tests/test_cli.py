@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import COMPLETE, read_manifest
+from retrieval.manifest import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
 from retrieval.store import open_store
 from tests.chat_process import ChatProcess

@@ -15,10 +15,10 @@ from retrieval.evaluate import (
     BaselineRunner,
     EvalError,
     KhabarRunner,
-    articles_fingerprint,
     run_method,
     split_hidden,
 )
+from retrieval.manifest import corpus_fingerprint
 from retrieval.metrics import GROUPS, METRIC_KEYS, compute
 from retrieval.questions import Evidence, Question, load_questions
 from tests.conftest import SEEDS, make_settings
@@ -129,7 +129,7 @@ def test_eval_separate_corpus_store_is_cached_and_bad_lines_are_skipped(
 
     from retrieval.corpus import load_articles
 
-    expected = articles_fingerprint((a.doc_id, a.content_hash) for a in load_articles([corpus]).articles)
+    expected = corpus_fingerprint((a.doc_id, a.content_hash) for a in load_articles([corpus]).articles)
     assert [p.name for p in (data_dir / "eval").iterdir()] == [expected]
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text("utf-8"))
     assert metrics["corpus"]["hash"] == expected and metrics["corpus"]["articles"] == 2
@@ -298,7 +298,7 @@ def test_eval_hide_articles_makes_their_questions_unanswerable(
     # The store holds the kept articles only and is cached under their hash like any eval store.
     from retrieval.corpus import load_articles
 
-    kept_hash = articles_fingerprint(
+    kept_hash = corpus_fingerprint(
         (a.doc_id, a.content_hash) for a in load_articles([corpus]).articles if a.doc_id not in hidden
     )
     assert metrics["corpus"]["hash"] == kept_hash

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.corpus import load_articles
-from retrieval.index import read_generation, read_manifest
 from retrieval.language import detect_language
+from retrieval.manifest import read_generation, read_manifest
 from retrieval.pipeline import EmptyQuestion, Khabar, clean_question
 from retrieval.text import MAX_SENTENCE_CHARS, tokenize
 from tests.conftest import ROOT, SEEDS, make_settings
@@ -279,7 +279,9 @@ def test_rejected_files_leave_the_store_unchanged_and_odd_articles_are_quoted_ve
     )
     assert len(rows["ids"]) == sum(len(a.sentences()) for a in articles.values())
     for sid, stored, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
-        assert stored == articles[meta["doc_id"]].text[meta["start"] : meta["end"]], sid
+        article = articles[meta["doc_id"]]
+        sentence = article.sentences()[meta["n"]]  # the stored record names its sentence by number
+        assert sentence.id == sid and stored == article.text[sentence.start : sentence.end], sid
 
 
 def test_generated_files_and_questions_through_the_cli(

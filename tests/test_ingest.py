@@ -16,9 +16,10 @@ import pytest
 
 from retrieval.corpus import load_articles
 from retrieval.dates import DateRange
-from retrieval.index import COMPLETE, read_manifest
+from retrieval.manifest import COMPLETE, FORMAT, read_manifest
 from retrieval.pipeline import Khabar
-from tests.conftest import SEEDS, make_settings
+from retrieval.store import StoreError
+from tests.conftest import SEEDS, RecordingEmbedder, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
 
@@ -41,28 +42,26 @@ def write_articles(folder: Path, count: int) -> None:
 
 
 def test_reingesting_unchanged_articles_embeds_nothing(seeded_copy: Path) -> None:
-    kb = Khabar(make_settings(seeded_copy))
-    calls = []
-    original = kb.embedder.passage_vectors
-    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(len(texts)) or original(texts)
+    embedder = RecordingEmbedder()
+    kb = Khabar(make_settings(seeded_copy), embedder=embedder)
     stats = kb.ingest([SEEDS])
     assert (stats.added, stats.updated, stats.skipped, stats.sentences) == (0, 0, 2, 0)
-    assert calls == []
+    assert embedder.calls == []
     sentences, chunks = node_counts(kb)
     assert dict(sentences) == expected_counts(SEEDS)
     assert all(sentences[d] >= chunks[d] > 0 for d in sentences)
 
 
 def test_chunks_follow_sentence_borders(seeded_kb: Khabar) -> None:
-    rows = seeded_kb.store.chunks.get(include=["documents", "metadatas"])
+    rows = seeded_kb.store.chunks.get(include=["metadatas"])
     articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
-    for text, meta in zip(rows["documents"], rows["metadatas"], strict=True):
-        article = articles[meta["doc_id"]]
-        ids = meta["sentence_ids"].split(",")
-        sentences = {s.id: s for s in article.sentences()}
-        assert text.startswith(sentences[ids[0]].text)
-        assert text.endswith(sentences[ids[-1]].text)
-        assert all(sentences[i].text in text for i in ids)
+    covered: dict[str, list[int]] = {}
+    for meta in rows["metadatas"]:
+        covered.setdefault(meta["doc_id"], []).extend(range(meta["n0"], meta["n1"] + 1))
+    # every sentence in exactly one chunk, in order: chunks are cut between sentences
+    assert {d: sorted(ns) for d, ns in covered.items()} == {
+        d: [s.n for s in a.sentences()] for d, a in articles.items()
+    }
 
 
 def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
@@ -96,24 +95,16 @@ def test_changed_article_replaces_its_nodes_and_prune_removes_gone_ones(
 def test_failure_midway_leaves_no_duplicates_or_orphans(tmp_path: Path) -> None:
     folder = tmp_path / "articles"
     write_articles(folder, 20)
-    kb = Khabar(make_settings(tmp_path / "data"))
-    original = kb.embedder.passage_vectors
-    calls = {"n": 0}
-
-    def failing(texts: list[str]):
-        calls["n"] += 1
-        if calls["n"] == 5:  # group 1 = calls 1-3 (2 sentence batches, 1 chunk batch); 5 is inside group 2
-            raise RuntimeError("simulated crash")
-        return original(texts)
-
-    kb.embedder.__dict__["passage_vectors"] = failing
+    # group 1 = calls 1-3 (2 sentence batches, 1 chunk batch); call 5 is inside group 2
+    embedder = RecordingEmbedder(fail_on_call=5)
+    kb = Khabar(make_settings(tmp_path / "data"), embedder=embedder)
     with pytest.raises(RuntimeError):
         kb.indexer.ingest(load_articles([folder]).articles, group_size=8)
     manifest = read_manifest(kb.store)
     assert sum(e.status == COMPLETE for e in manifest.values()) == 8
     assert kb.stats().pending == 8
 
-    kb.embedder.__dict__["passage_vectors"] = original
+    embedder.fail_on_call = None
     stats = kb.ingest([folder])
     assert stats.repaired == 8
     assert (stats.added, stats.skipped) == (12, 8)
@@ -168,7 +159,8 @@ def test_a_reader_sees_articles_another_writer_adds(seeded_copy: Path, tmp_path:
 
 
 def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembedding(seeded_copy: Path) -> None:
-    kb = Khabar(make_settings(seeded_copy))
+    embedder = RecordingEmbedder()
+    kb = Khabar(make_settings(seeded_copy), embedder=embedder)
     fresh = {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()}
     sentences = kb.store.sentences.get(include=["metadatas"])
     wanted = {sid: m for sid, m in zip(sentences["ids"], sentences["metadatas"], strict=True)}
@@ -186,12 +178,65 @@ def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembeddin
     hits = kb.searcher.search("قاآني", window=DateRange(date(2021, 11, 1), date(2021, 11, 30))).hits
     assert hits and {h.doc_id for h in hits} == {seed} and hits[0].published == "2021-11-08"
     kb.store.articles.update(ids=[seed], metadatas=[{"published": ""}])
-    calls = []
-    kb.embedder.__dict__["passage_vectors"] = lambda texts: calls.append(texts)
+    embedder.calls.clear()
     stats = kb.ingest([])
-    assert (stats.upgraded, calls) == (2, [])
+    assert (stats.upgraded, embedder.calls) == (2, [])
     assert {k: (e.minhash, e.format) for k, e in read_manifest(kb.store).items()} == fresh
     after = kb.store.sentences.get(include=["metadatas"])
     assert dict(zip(after["ids"], after["metadatas"], strict=True)) == wanted
     assert kb.store.chunks.get(include=["metadatas"])["metadatas"][0]["published_day"] == 0
     assert kb.ingest([]).upgraded == 0
+
+
+def _as_llama_index_wrote_it(kb: Khabar) -> None:
+    """Rewrite a store's records as khabar's store format 2 left them: nodes added through llama-index's
+    ChromaVectorStore (its `_node_content` JSON copy and ids) with the metadata that version wrote."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    manifest = read_manifest(kb.store)
+    for collection, chunks in ((kb.store.sentences, False), (kb.store.chunks, True)):
+        rows = collection.get(include=["documents", "metadatas"])
+        metas = []
+        for rid, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+            entry = manifest[meta["doc_id"]]
+            old = {"doc_id": entry.doc_id, "title": entry.title, "published_day": entry.published_day}
+            if chunks:
+                ids = ",".join(f"{entry.doc_id}:{n}" for n in range(meta["n0"], meta["n1"] + 1))
+                old |= {"sentence_ids": ids, "spans": "[[0, 1]]", "source": entry.source}
+            else:
+                old |= {"n": meta["n"], "start": 0, "end": len(text or ""), "url": entry.url}
+                old |= {"published": entry.published, "source": entry.source}
+                old |= {"skey": meta["skey"], "planted": meta["planted"]}
+            source = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=entry.doc_id)}
+            node = TextNode(id_=rid, text=text or "", metadata=old, relationships=source)
+            metas.append(node_to_metadata_dict(node, remove_text=True, flat_metadata=True))
+        collection.update(ids=rows["ids"], metadatas=metas)
+    kb.store.articles.update(ids=list(manifest), metadatas=[{"format": 2}] * len(manifest))
+
+
+def test_a_store_of_format_2_is_detected_answers_and_is_rewritten_without_reembedding(
+    seeded_copy: Path,
+) -> None:
+    kb = Khabar(make_settings(seeded_copy))
+    fresh = kb.store.sentences.get(include=["metadatas"])
+    fresh_chunks = kb.store.chunks.get(include=["metadatas"])
+    question = "متى وصل قاآني إلى العراق والتقى الكاظمي؟"
+    expected = kb.ask(question).citations[0].sentence_id
+    _as_llama_index_wrote_it(kb)
+    assert "_node_content" in kb.store.sentences.get(limit=1)["metadatas"][0]
+
+    embedder = RecordingEmbedder()
+    old = Khabar(make_settings(seeded_copy), embedder=embedder)
+    assert "store format 2" in old.notice and "khabar ingest" in old.notice
+    assert old.ask(question).citations[0].sentence_id == expected  # never silently answers nothing
+    assert (old.ingest([]).upgraded, embedder.calls) == (2, [])
+    assert {e.format for e in read_manifest(old.store).values()} == {FORMAT}
+    after = old.store.sentences.get(include=["metadatas"])
+    assert after["metadatas"] == fresh["metadatas"]
+    assert old.store.chunks.get(include=["metadatas"])["metadatas"] == fresh_chunks["metadatas"]
+    assert Khabar(make_settings(seeded_copy)).store.notice == ""
+
+    old.store.articles.update(ids=[after["metadatas"][0]["doc_id"]], metadatas=[{"format": FORMAT + 1}])
+    with pytest.raises(StoreError, match=f"newer khabar \\(store format {FORMAT + 1}"):
+        Khabar(make_settings(seeded_copy))

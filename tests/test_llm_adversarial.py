@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from retrieval.citations import parse_answer
+from retrieval.contacts import contacts_in
+from retrieval.facts import fact_mismatch
 from retrieval.generate import answer_part, cap_reply
 from retrieval.names import missing_names
 from retrieval.negation import polarity
 from retrieval.numbers import read_numbers
 from retrieval.pipeline import Khabar
 from retrieval.planted import planted_sentences
-from retrieval.verify import contacts_in, fact_mismatch
 from tests.adversarial_cases import CASES, DRONES, PLANTED_ARTICLE, Case
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI

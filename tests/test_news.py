@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.telegram import build_application
 from retrieval.dates import DateRange
-from retrieval.index import COMPLETE, read_manifest
+from retrieval.manifest import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
 from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS, Q_DRONES_AR, Q_DRONES_EN
 from tests.conftest import ROOT, SEEDS, make_settings

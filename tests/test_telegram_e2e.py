@@ -121,27 +121,35 @@ def test_start_greets_in_both_languages_users_own_first(
     assert f"@{fake.username}" in reply.text
 
 
-def test_arabic_question_answered_with_citations(bot: BotProcess, fake: FakeTelegram, corpus: str) -> None:
-    [reply] = ask(fake, 3, AR_QUESTION)
-    assert reply.text.startswith("بحسب المقالات")
-    assert "[1]" in reply.text and "المصادر" in reply.text
+@pytest.mark.parametrize(
+    ("chat", "question", "opening", "sources", "quoted"),
+    [
+        (3, AR_QUESTION, "بحسب المقالات", "المصادر", "قاآني"),
+        (4, EN_QUESTION, "The articles say", "Sources", ""),
+    ],
+    ids=["arabic", "english"],
+)
+def test_question_answered_with_citations_in_its_language(
+    bot: BotProcess,
+    fake: FakeTelegram,
+    corpus: str,
+    chat: int,
+    question: str,
+    opening: str,
+    sources: str,
+    quoted: str,
+) -> None:
+    [reply] = ask(fake, chat, question)
+    assert reply.text.startswith(opening)
+    assert "[1]" in reply.text and sources in reply.text
     found = quotes(reply.text)
     assert found and all(q in corpus for q in found)
-    assert "قاآني" in " ".join(found)
+    assert quoted in " ".join(found)
     [button] = reply.buttons
-    assert button["text"] == "المصادر"
+    assert button["text"] == sources
     assert len(button["callback_data"].encode()) <= MAX_CALLBACK_DATA
-    typing = [c for c in fake.calls("sendChatAction") if c.params["chat_id"] == "3"]
+    typing = [c for c in fake.calls("sendChatAction") if c.params["chat_id"] == str(chat)]
     assert typing and typing[0].params["action"] == "typing" and typing[0].at <= reply.at
-
-
-def test_english_question_answered_with_citations(bot: BotProcess, fake: FakeTelegram, corpus: str) -> None:
-    [reply] = ask(fake, 4, EN_QUESTION)
-    assert reply.text.startswith("The articles say")
-    assert "[1]" in reply.text and "Sources" in reply.text
-    found = quotes(reply.text)
-    assert found and all(q in corpus for q in found)
-    assert [b["text"] for b in reply.buttons] == ["Sources"]
 
 
 def test_sources_button_shows_the_full_quoted_sentences(
