@@ -472,36 +472,7 @@ class Khabar:
         question, truncated = clean_question(question, self.settings.max_question_chars)
         lang = detect_language(question)
         timings: dict[str, float] = {}
-        # one deadline for the whole LLM answer: condensing a follow-up, the answer, a retry
-        until = self.answerer.clock() if self.answerer is not None else None
-        query = question
-        result = SearchResult([], [], {})
-        if is_instruction(question):  # "ignore your instructions and ...": not a question about the articles
-            answer = abstention(question, lang, "not_a_question")
-        elif is_followup(question) and not history:
-            answer = abstention(question, lang, "followup_subject")  # "who denied it?" with no "it" to go on
-        else:
-            query = asked_query = self._standalone(question, history, lang, timings, until)
-            # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
-            previous = history[-1][1] if history and is_followup(question) else ""
-            query, search_lang = self._search_query(query, lang, timings, until)
-            self.searcher.refresh()
-            result = self.searcher.search(query, search_lang, exclude_in=previous, window=window)
-            if not result.answerable:  # the LLM is not asked to write from weak sources
-                answer = abstention(question, lang)
-                answer.mode = "llm" if self.answerer is not None else answer.mode
-            elif self.answerer is not None:
-                answer = self.answerer.answer(
-                    asked_query, lang, result.hits, on_token, on_restart, asked=question, until=until
-                )
-            else:
-                answer = extractive_answer(
-                    question,
-                    lang,
-                    result.hits,
-                    self.settings.max_citations,
-                    second_share=self.searcher.ranker.second_share,
-                )
+        answer, result, query = self._respond(question, lang, history, on_token, on_restart, window, timings)
         copies_started = time.perf_counter()
         for citation in answer.citations:
             copies = self.copies.find(self.searcher.manifest, citation.doc_id, citation.text)
@@ -519,6 +490,44 @@ class Khabar:
             "total_ms": (time.perf_counter() - start) * 1000,
         }
         return Turn(answer=answer, search=result, retrieval_query=query)
+
+    def _respond(
+        self,
+        question: str,
+        lang: Lang,
+        history: History | None,
+        on_token: TokenFn | None,
+        on_restart: TokenFn | None,
+        window: DateRange | None,
+        timings: dict[str, float],
+    ) -> tuple[Answer, SearchResult, str]:
+        """The answer before citations get their copies and notices: an abstention for what is not a question
+        about the articles, else search, then the LLM's verified answer or the extractive one."""
+        if is_instruction(question):  # "ignore your instructions and ...": not a question about the articles
+            return abstention(question, lang, "not_a_question"), SearchResult([], [], {}), question
+        if is_followup(question) and not history:  # "who denied it?" with no "it" to go on
+            return abstention(question, lang, "followup_subject"), SearchResult([], [], {}), question
+        # one deadline for the whole LLM answer: condensing a follow-up, the answer, a retry
+        until = self.answerer.clock() if self.answerer is not None else None
+        asked_query = self._standalone(question, history, lang, timings, until)
+        # A follow-up asks something new: the sentences quoted in the previous answer are not searched again.
+        previous = history[-1][1] if history and is_followup(question) else ""
+        query, search_lang = self._search_query(asked_query, lang, timings, until)
+        self.searcher.refresh()
+        result = self.searcher.search(query, search_lang, exclude_in=previous, window=window)
+        if not result.answerable:  # the LLM is not asked to write from weak sources
+            answer = abstention(question, lang)
+            answer.mode = "llm" if self.answerer is not None else answer.mode
+        elif self.answerer is not None:
+            answer = self.answerer.answer(
+                asked_query, lang, result.hits, on_token, on_restart, asked=question, until=until
+            )
+        else:
+            second_share = self.searcher.ranker.second_share
+            answer = extractive_answer(
+                question, lang, result.hits, self.settings.max_citations, second_share=second_share
+            )
+        return answer, result, query
 
     def _window_notice(self, window: DateRange, lang: Lang) -> str:
         """What --since/--until searched: how many articles were published then, and how many have no date."""

@@ -91,6 +91,16 @@ def spread(hits: list[SentenceHit], per_article: int = PER_ARTICLE) -> list[Sent
     return first + later
 
 
+@dataclass
+class _Rows:
+    """The candidate sentences as read from the store, in article order."""
+
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict]
+    vectors: np.ndarray
+
+
 class Searcher:
     """Reads the store; keeps the BM25 index in step with the set of complete articles."""
 
@@ -193,7 +203,41 @@ class Searcher:
         t1 = time.perf_counter()
         timings["embed_ms"] = (t1 - t0) * 1000
         q_tokens = tokenize(question)
+        candidates, dense_doc = self._candidate_docs(query, q_tokens, window)
+        t2 = time.perf_counter()
+        timings["retrieve_ms"] = (t2 - t1) * 1000
+        rows = self._candidate_sentences(candidates, dense_doc, exclude_in)
+        if not rows.ids:
+            timings["score_ms"] = (time.perf_counter() - t2) * 1000
+            return SearchResult([], [], timings)
+        cand = Candidates(
+            question=question,
+            lang=lang,
+            q_tokens=q_tokens,
+            doc_ids=[m["doc_id"] for m in rows.metas],
+            ns=np.array([int(m.get("n", 0)) for m in rows.metas]),
+            texts=rows.texts,
+            dense=rows.vectors @ query,
+            lexical=self.lexical.coverage(q_tokens, [set(tokenize(t)) for t in rows.texts]),
+            doc_dense={d: dense_doc[d] for d in candidates},
+            vectors=rows.vectors,
+            query=query,
+            use=self.use.get(rows.texts) @ use_query,
+            focus=focus_similarity(question, rows.texts, self.use.embedder.vectors),
+        )
+        scores = self.ranker.rank(cand)
+        decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
+        dated = self._date_matches(question, cand.doc_ids)
+        scores = scores + self.date_boost * dated  # after the decision: a date reorders, it never answers
+        hits, docs = self._ranked(cand, rows, scores, dated, candidates)
+        timings["score_ms"] = (time.perf_counter() - t2) * 1000
+        return SearchResult(hits, docs, timings, decision)
 
+    def _candidate_docs(
+        self, query: np.ndarray, q_tokens: list[str], window: DateRange | None
+    ) -> tuple[list[str], dict[str, float]]:
+        """The articles whose sentences are ranked: the best by dense chunks and the best by BM25 sentences,
+        and each candidate's best chunk cosine."""
         allowed = self.in_window(window)
         dense_doc: dict[str, float] = {}
         result = self.store.chunks.query(
@@ -214,18 +258,20 @@ class Searcher:
             doc_id = sid.rsplit(":", 1)[0]
             if doc_id in allowed and doc_id not in lexical_docs:
                 lexical_docs.append(doc_id)
-        t2 = time.perf_counter()
-        timings["retrieve_ms"] = (t2 - t1) * 1000
-
         dense_ranked = sorted(dense_doc, key=dense_doc.get, reverse=True)[: self.top_docs]
         candidates = list(dict.fromkeys(dense_ranked + lexical_docs[: self.top_docs]))
-        if not candidates:
-            timings["score_ms"] = (time.perf_counter() - t2) * 1000
-            return SearchResult([], [], timings)
         missing = [d for d in candidates if d not in dense_doc]
         if missing:
             dense_doc.update(self._dense_for_docs(missing, query))
+        return candidates, dense_doc
 
+    def _candidate_sentences(
+        self, candidates: list[str], dense_doc: dict[str, float], exclude_in: str
+    ) -> _Rows:
+        """The candidate articles' sentences that may be ranked: not planted, not already quoted in
+        `exclude_in`, one copy of a sentence printed in several articles."""
+        if not candidates:
+            return _Rows([], [], [], np.zeros((0, 0), dtype=np.float32))
         # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
         # stays fast at 100k sentences where a `doc_id` filter scans. Rows come back in article order.
         sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
@@ -243,41 +289,31 @@ class Searcher:
             rows,
             dense_doc,
         )
-        if not keep:
-            timings["score_ms"] = (time.perf_counter() - t2) * 1000
-            return SearchResult([], [], timings)
-        ids = [rows["ids"][i] for i in keep]
-        texts = [rows["documents"][i] or "" for i in keep]
-        metas = [rows["metadatas"][i] for i in keep]
-        vectors = np.asarray([rows["embeddings"][i] for i in keep], dtype=np.float32)
-        cand = Candidates(
-            question=question,
-            lang=lang,
-            q_tokens=q_tokens,
-            doc_ids=[m["doc_id"] for m in metas],
-            ns=np.array([int(m.get("n", 0)) for m in metas]),
-            texts=texts,
-            dense=vectors @ query,
-            lexical=self.lexical.coverage(q_tokens, [set(tokenize(t)) for t in texts]),
-            doc_dense={d: dense_doc[d] for d in candidates},
-            vectors=vectors,
-            query=query,
-            use=self.use.get(texts) @ use_query,
-            focus=focus_similarity(question, texts, self.use.embedder.vectors),
+        return _Rows(
+            ids=[rows["ids"][i] for i in keep],
+            texts=[rows["documents"][i] or "" for i in keep],
+            metas=[rows["metadatas"][i] for i in keep],
+            vectors=np.asarray([rows["embeddings"][i] for i in keep], dtype=np.float32),
         )
-        scores = self.ranker.rank(cand)
-        decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))
-        dated = self._date_matches(question, cand.doc_ids)
-        scores = scores + self.date_boost * dated  # after the decision: a date reorders, it never answers
+
+    def _ranked(
+        self,
+        cand: Candidates,
+        rows: _Rows,
+        scores: np.ndarray,
+        dated: np.ndarray,
+        candidates: list[str],
+    ) -> tuple[list[SentenceHit], list[tuple[str, float]]]:
+        """Hits best first (each score a share of the candidates' softmax), and the articles ranked by their
+        best sentence (candidates left with no sentence go last)."""
         share = np.exp(scores - scores.max())
         share /= share.sum()
-
         doc_lex: dict[str, float] = {}
         doc_best: dict[str, float] = {}
         for d, lex, sc in zip(cand.doc_ids, cand.lexical, scores, strict=True):
             doc_lex[d] = max(doc_lex.get(d, 0.0), float(lex))
             doc_best[d] = max(doc_best.get(d, -math.inf), float(sc))
-        expected = expected_type(question)
+        expected = expected_type(cand.question)
         hits = [
             SentenceHit(
                 sentence_id=sid,
@@ -288,7 +324,7 @@ class Searcher:
                 score=float(sh),
                 dense=float(dn),
                 lexical=float(lx),
-                doc_dense=dense_doc[d],
+                doc_dense=cand.doc_dense[d],
                 doc_lexical=doc_lex[d],
                 type_match=supplies(expected, text),
                 use=float(us),
@@ -299,15 +335,21 @@ class Searcher:
                 date_match=bool(dm),
             )
             for sid, d, meta, text, sh, dn, lx, us, dm in zip(
-                ids, cand.doc_ids, metas, texts, share, cand.dense, cand.lexical, cand.use, dated, strict=True
+                rows.ids,
+                cand.doc_ids,
+                rows.metas,
+                rows.texts,
+                share,
+                cand.dense,
+                cand.lexical,
+                cand.use,
+                dated,
+                strict=True,
             )
         ]
-        hits = spread(sorted(hits, key=lambda h: h.score, reverse=True))
-        # articles ranked by their best sentence; candidates with no sentence left go last
         docs = sorted(doc_best.items(), key=lambda kv: kv[1], reverse=True)
         docs += [(d, -math.inf) for d in candidates if d not in doc_best]
-        timings["score_ms"] = (time.perf_counter() - t2) * 1000
-        return SearchResult(hits, docs, timings, decision)
+        return spread(sorted(hits, key=lambda h: h.score, reverse=True)), docs
 
     def _window_filter(self, window: DateRange, allowed: set[str]) -> dict:
         """A Chroma `where` for chunks of articles published inside the window: by day, or by id while some
