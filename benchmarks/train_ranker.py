@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import zlib
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rank_data import SETS, Corpus, QuestionData, load_all
 
+from retrieval.align import align
+from retrieval.answer_type import counted_words, expected_type
+from retrieval.names import missing_names
 from retrieval.ranker import (
     FEATURES,
     LIST_FEATURES,
@@ -43,6 +47,7 @@ from retrieval.ranker import (
     sentence_features,
 )
 from retrieval.search import LEXICAL_CANDIDATES
+from retrieval.words import content_words
 
 TRAIN_SETS = ("xquad.ar", "xquad.en", "arcd")
 _WINDOWS: dict[str, np.ndarray] = {}
@@ -113,7 +118,36 @@ def simulate(
     if "use" in cand.extra:
         cand.use = cand.extra["use"]
         cand.focus = focus_similarity(cand.question, cand.texts, USE_ENCODE)
+    if WORD_MODEL and WORD_MODEL in c.words:
+        cand.alignment = word_alignment(d, c, cand)
+    second = os.environ.get("WORD_MODEL2", "")
+    if second and second in c.words:
+        a2 = word_alignment(d, c, cand, second)
+        cand.extra["soft2"] = a2.soft
+        cand.extra["best2"] = a2.best
     return cand, rows
+
+
+WORD_MODEL = ""  # the word vectors alignment features read (--words)
+
+
+def word_alignment(d: QuestionData, c: Corpus, cand: Candidates, model: str = ""):
+    model = model or WORD_MODEL
+    table = c.words[model]
+    lexical = c.lexical
+
+    def idf(stem: str) -> float | None:
+        return lexical.idf(stem) if stem in lexical.df else None
+
+    focus = counted_words(d.q.question) if expected_type(d.q.question) == "number" else ()
+    return align(
+        content_words(d.q.question),
+        d.words[model],
+        cand.texts,
+        lambda words: np.stack([table[w.key] for w in words]),
+        idf,
+        focus=focus,
+    )
 
 
 # ---- dataset ------------------------------------------------------------------------------------------------
@@ -141,9 +175,112 @@ def fold_of(doc: str, k: int) -> int:
     return zlib.crc32(doc.encode()) % k
 
 
+def _focus_align(c: Candidates) -> np.ndarray:
+    a = c.alignment
+    if a is None or a.focus is None:
+        return np.zeros(len(c.texts))
+    return np.clip(a.focus, -2.0, 8.0) / 5.0
+
+
+def _union(c: Candidates, groups: list[np.ndarray]) -> np.ndarray:
+    """Per sentence: the question's coverage by the union of the sentences of its group."""
+    a = c.alignment
+    return np.array([float(a.weights @ a.credit[:, g].max(1)) for g in groups])
+
+
+def _doc_soft(c: Candidates) -> np.ndarray:
+    docs = np.array(c.doc_ids)
+    return _union(c, [np.flatnonzero(docs == d) for d in c.doc_ids])
+
+
+def _nb_soft(c: Candidates) -> np.ndarray:
+    docs = c.doc_ids
+    n = len(docs)
+    return _union(
+        c, [np.array([j for j in (i - 1, i, i + 1) if 0 <= j < n and docs[j] == docs[i]]) for i in range(n)]
+    )
+
+
+def _doc_gap(c: Candidates, v: np.ndarray) -> np.ndarray:
+    best: dict[str, float] = {}
+    for d, x in zip(c.doc_ids, v, strict=True):
+        best[d] = max(best.get(d, -9.0), float(x))
+    return v - np.array([best[d] for d in c.doc_ids])
+
+
+def _shifted(c: Candidates, v: np.ndarray, step: int) -> np.ndarray:
+    """Each sentence's neighbour's value (step -1: the previous sentence of its article), 0 without one."""
+    docs = c.doc_ids
+    out = np.zeros(len(v))
+    for i in range(len(v)):
+        j = i + step
+        if 0 <= j < len(v) and docs[j] == docs[i]:
+            out[i] = v[j]
+    return out
+
+
 EXTRA_FEATURES = {
+    "soft2": lambda c: c.extra["soft2"],
+    "soft2_gap": lambda c: c.extra["soft2"] - c.extra["soft2"].max(),
+    "best2": lambda c: c.extra["best2"],
+    "prev_soft": lambda c: _shifted(c, c.alignment.soft, -1),
+    "next_soft": lambda c: _shifted(c, c.alignment.soft, 1),
+    "prev_dense": lambda c: _shifted(c, np.asarray(c.dense), -1),
+    "next_dense": lambda c: _shifted(c, np.asarray(c.dense), 1),
+    "prev_use": lambda c: _shifted(c, np.asarray(c.use), -1),
+    "doc_soft": _doc_soft,
+    "nb_soft": _nb_soft,
+    "soft_doc_gap": lambda c: _doc_gap(c, c.alignment.soft),
     "sparse": lambda c: c.extra["sparse"] / 100.0,
+    "soft": lambda c: c.alignment.soft,
+    "soft_gap": lambda c: c.alignment.soft - c.alignment.soft.max(),
+    "best": lambda c: c.alignment.best,
+    "best_gap": lambda c: c.alignment.best - c.alignment.best.max(),
+    "falign": _focus_align,
 }
+
+
+def _top(c: Candidates, s: np.ndarray) -> int:
+    return int(np.argmax(s)) if len(s) else 0
+
+
+def _names_missing(c: Candidates, s: np.ndarray) -> float:
+    return float(len(missing_names(c.question, " ".join(dict.fromkeys(c.texts)))) > 0)
+
+
+LIST_EXTRAS = {
+    "uncovered": lambda c, s: c.alignment.uncovered if c.alignment else 0.0,
+    "weakest": lambda c, s: float(np.clip(c.alignment.weakest, -2, 10)) if c.alignment else 0.0,
+    "top_soft": lambda c, s: float(c.alignment.soft[_top(c, s)]) if len(s) else 0.0,
+    "max_soft": lambda c, s: float(c.alignment.soft.max()) if len(s) else 0.0,
+    "top_best": lambda c, s: float(c.alignment.best[_top(c, s)]) if len(s) else 0.0,
+    "focus_missing": lambda c, s: float(
+        c.alignment is not None
+        and c.alignment.focus is not None
+        and len(s) > 0
+        and c.alignment.focus[_top(c, s)] < 3.0
+    ),
+    "names_missing": _names_missing,
+    "focus_nowhere": lambda c, s: float(
+        c.alignment is not None
+        and c.alignment.focus is not None
+        and len(s) > 0
+        and c.alignment.focus.max() < 2.5
+    ),
+    "focus_top": lambda c, s: (
+        float(np.clip(c.alignment.focus[_top(c, s)], -2, 8))
+        if c.alignment is not None and c.alignment.focus is not None and len(s)
+        else 0.0
+    ),
+}
+LIST_NAMES: list[str] = []  # --list-extras
+
+
+def list_row(c: Candidates, s: np.ndarray) -> np.ndarray:
+    base = list_features(c, s)
+    if not LIST_NAMES:
+        return base
+    return np.r_[base, [LIST_EXTRAS[n](c, s) for n in LIST_NAMES]]
 
 
 def features(c: Candidates, extra: list[str]) -> np.ndarray:
@@ -179,7 +316,12 @@ def build(
 # ---- the ranker ---------------------------------------------------------------------------------------------
 
 
-def fit_listwise(items: list[Item], names: list[str], l2: float = 1e-3, steps: int = 400) -> LinearModel:
+def fit_listwise(
+    items: list[Item],
+    names: list[str],
+    l2: float = float(os.environ.get("RANK_L2", 1e-3)),
+    steps: int = int(os.environ.get("RANK_STEPS", 400)),
+) -> LinearModel:
     """Softmax over each question's candidates, cross-entropy against its gold sentences; Adam in numpy."""
     usable = [it for it in items if it.answerable and it.gold.any()]
     x = np.vstack([it.x for it in usable]).astype(np.float64)
@@ -245,7 +387,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 80
         p = 1 / (1 + np.exp(-(z @ w + b)))
         w -= 0.5 * (z.T @ (p - y) / len(y) + l2 * w)
         b -= 0.5 * float(np.mean(p - y))
-    return LinearModel(LIST_FEATURES, w, mean, scale, bias=b)
+    return LinearModel((*LIST_FEATURES, *LIST_NAMES), w, mean, scale, bias=b)
 
 
 @dataclass
@@ -263,13 +405,11 @@ def abstain_rows(items: list[Item], r: Rankers) -> list[Row]:
     rows = []
     for it in items:
         kind = "answerable" if it.answerable else "unanswerable"
-        rows.append(Row(it.set, it.lang, kind, list_features(it.raw, scores(r, it))))
+        rows.append(Row(it.set, it.lang, kind, list_row(it.raw, scores(r, it))))
         if it.hx is not None:
-            rows.append(Row(it.set, it.lang, "hidden", list_features(it.hraw, scores(r, it, "article"))))
+            rows.append(Row(it.set, it.lang, "hidden", list_row(it.hraw, scores(r, it, "article"))))
         if it.sx is not None:
-            rows.append(
-                Row(it.set, it.lang, "hidden_sentence", list_features(it.sraw, scores(r, it, "sentence")))
-            )
+            rows.append(Row(it.set, it.lang, "hidden_sentence", list_row(it.sraw, scores(r, it, "sentence"))))
     return rows
 
 
@@ -307,6 +447,22 @@ def refusals(rows: list[Row], model: LinearModel, th: dict[str, float]) -> dict[
         if r.set == "seeds":
             out.setdefault(f"seeds/{r.lang}", {}).setdefault(r.kind, []).append(bool(s < th[r.lang]))
     return out
+
+
+def separation(margins: dict[str, dict[str, list[float]]]) -> None:
+    """How well the decision separates, whatever the threshold: per set, the hidden-article negatives refused
+    when exactly 3%, 4% and 5% of the answerable questions are refused, and the AUC."""
+    for name in sorted(margins):
+        pos = np.sort(margins[name].get("answerable", []))
+        neg = np.asarray(margins[name].get("hidden", []))
+        if not len(pos) or not len(neg):
+            continue
+        parts = []
+        for rate in (0.03, 0.04, 0.05):
+            cut = pos[int(len(pos) * rate)]
+            parts.append(f"hidden refused at {rate:.0%} answerable refused={np.mean(neg < cut):.3f}")
+        auc = np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :])
+        print(f"separation (oof)     {name:10} " + "  ".join(parts) + f"  AUC={auc:.3f}")
 
 
 def show_refusals(label: str, out: dict[str, dict[str, list[bool]]]) -> None:
@@ -366,6 +522,11 @@ def main() -> None:
     parser.add_argument(
         "--drop", nargs="*", default=[], help="features left out (measuring what each is worth)"
     )
+    parser.add_argument("--words", default="", help="word vectors for alignment features: e5p, e5q, use")
+    parser.add_argument(
+        "--list-extras", nargs="*", default=[], help=f"abstention features to try: {list(LIST_EXTRAS)}"
+    )
+    parser.add_argument("--align", nargs="*", default=[], help="alignment constants, e.g. Z_LOW=1.5")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cross", action="store_true", help="also fit on one corpus, report the other")
     parser.add_argument(
@@ -380,7 +541,18 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name} (fitted on all folds)")
     args = parser.parse_args()
 
-    corpora, sets = load_all(["use", *args.extras])
+    global WORD_MODEL
+    import retrieval.align
+
+    for setting in args.align:
+        name, value = setting.split("=")
+        setattr(retrieval.align, name, float(value))
+    WORD_MODEL = args.words
+    LIST_NAMES[:] = args.list_extras
+    corpora, sets = load_all(
+        ["use", *([f"words-{args.words}"] if args.words else []), *args.extras]
+        + ([f"words-{os.environ['WORD_MODEL2']}"] if os.environ.get("WORD_MODEL2") else [])
+    )
     names = list(FEATURES) + args.extras
     items = build(corpora, sets, args.extras, args.folds)
     keep = [i for i, n in enumerate(names) if n not in set(args.drop)]
@@ -389,6 +561,8 @@ def main() -> None:
         it.x = it.x[:, keep] if len(it.x) else np.zeros((0, len(keep)))
         if it.hx is not None:
             it.hx = it.hx[:, keep] if len(it.hx) else np.zeros((0, len(keep)))
+        if it.sx is not None:
+            it.sx = it.sx[:, keep] if len(it.sx) else np.zeros((0, len(keep)))
     train = [it for it in items if it.set in TRAIN_SETS]
     seeds = [it for it in items if it.set == "seeds"]
 
@@ -408,6 +582,21 @@ def main() -> None:
         "ranker out-of-fold (seeds unseen)",
         evidence_at_1(items, lambda it: int(np.argmax(scores(oof(it), it)))),
     )
+    # where the out-of-fold misses are: the wrong article first, or the wrong sentence of the right article
+    for name in (*TRAIN_SETS, "seeds"):
+        picks = [
+            (it, int(np.argmax(scores(oof(it), it)))) for it in items if it.set == name and it.gold.any()
+        ]
+        right_doc = [
+            (it, k)
+            for it, k in picks
+            if it.raw.doc_ids[k] in {it.raw.doc_ids[j] for j in np.flatnonzero(it.gold)}
+        ]
+        in_doc = np.mean([it.gold[k] for it, k in right_doc])
+        print(
+            f"{name}: gold article first {len(right_doc) / len(picks):.3f}; gold sentence first when it is "
+            f"{in_doc:.3f}; gold article among the candidates {np.mean([bool(it.gold.any()) for it in items if it.set == name and it.answerable]):.3f}"
+        )
     # the ceiling of searching an English question through its Arabic rewrite: xquad.ar holds the Arabic version
     # of every xquad.en question under the same id (an oracle translation); the answer stays English
     arabic = {it.qid: it for it in items if it.set == "xquad.ar"}
@@ -445,21 +634,26 @@ def main() -> None:
     # abstention, out-of-fold: each fold's decision is fitted on the other folds' questions
     negatives = tuple(args.negatives)
     out: dict[str, dict[str, list[bool]]] = {}
+    margins: dict[str, dict[str, list[float]]] = {}  # score - threshold, out-of-fold
     for f, r in folds.items():
         model, th = fit_abstention(
             abstain_rows([it for it in train if it.fold != f], r), args.answer_rate, negatives
         )
-        for name, kinds in refusals(abstain_rows([it for it in train if it.fold == f], r), model, th).items():
+        held = abstain_rows([it for it in train if it.fold == f], r)
+        for name, kinds in refusals(held, model, th).items():
             for kind, v in kinds.items():
                 out.setdefault(name, {}).setdefault(kind, []).extend(v)
+        for row, sc in zip(held, model.score(np.array([x.x for x in held])), strict=True):
+            margins.setdefault(row.set, {}).setdefault(row.kind, []).append(float(sc - th[row.lang]))
     show_refusals("abstain out-of-fold", out)
+    separation(margins)
     abstain, th = fit_abstention(abstain_rows(train, full), args.answer_rate, negatives)
     show_refusals("abstain in-sample", refusals(abstain_rows(train, full), abstain, th))
     show_refusals("abstain (unseen)", refusals(abstain_rows(seeds, full), abstain, th))
     print("abstain thresholds:", {k: round(v, 3) for k, v in th.items()})
     print(
         "abstain weights:",
-        json.dumps(dict(zip(LIST_FEATURES, np.round(abstain.weights, 3).tolist(), strict=True))),
+        json.dumps(dict(zip(abstain.features, np.round(abstain.weights, 3).tolist(), strict=True))),
     )
 
     # second citation: the least softmax share at which runners-up are gold at least `second_precision` of the

@@ -7,8 +7,11 @@ count in it. This small check works across languages: the question may be Englis
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from retrieval.numbers import read_numbers
 from retrieval.text import normalize
+from retrieval.words import content_words
 
 _NUMBER_Q = re.compile(
     r"\b(how many|how much|how long|how old|how far|what percent\w*|what number|what proportion|what amount)\b"
@@ -63,3 +66,46 @@ def number_windows(sentence: str, width: int = 2, limit: int = 3) -> list[str]:
             if len(windows) == limit:
                 break
     return windows
+
+
+_COUNT_TRIGGER = re.compile(
+    r"\b(?:how (?:many|much)|what (?:number|percentage|proportion|amount|share) of)\s+(.*)"
+    r"|(?:^|\s)(?:كم|ما عدد|ما هو عدد|ما هي نسبه|ما نسبه|ما مقدار|ما حجم)\s+(.*)"
+)
+_AUXILIARIES = frozenset("did does do is was were are has have had will would can could".split())
+# words between the trigger and what is counted: "كم عدد السكان", "كم يبلغ عدد", "كم من الوقت"
+_COUNT_FILLER = frozenset(
+    normalize(w) for w in "عدد يبلغ تبلغ بلغ بلغت يصل تصل وصل وصلت كان كانت يكون تكون نسبة مقدار حجم".split()
+)
+
+
+def counted_words(question: str, most: int = 2) -> tuple[str, ...]:
+    """What a number question counts, as word keys: the first content words after "how many" / "كم"
+    ("How many drones were used" -> drones, used; "كم عدد سكان اليابان" -> سكان, اليابان). After an
+    auxiliary ("How much did the drones cost?") the counted thing is the question's last content word."""
+    match = _COUNT_TRIGGER.search(normalize(question))
+    if not match:
+        return ()
+    rest = match.group(1) if match.group(1) is not None else match.group(2)
+    first = rest.split()[0] if rest.split() else ""
+    if first in _AUXILIARIES:
+        words = content_words(question)
+        return (words[-1].key,) if words else ()
+    keys = [w.key for w in content_words(rest) if w.key not in _COUNT_FILLER]
+    return tuple(dict.fromkeys(keys[:most]))
+
+
+_NUMBERISH = re.compile(r"\d|" + _NUMBER_WORDS.pattern)
+
+
+@lru_cache(maxsize=65536)
+def near_numbers(sentence: str, width: int = 3) -> frozenset[str]:
+    """Keys of the content words within `width` words of a number (digits or number words, read by
+    `retrieval.numbers`: "مستوى" holds the letters of "ست" but is no number)."""
+    tokens = sentence.split()
+    spots = [i for i, t in enumerate(tokens) if _NUMBERISH.search(normalize(t)) and read_numbers(t)]
+    near: set[str] = set()
+    for i in spots:
+        for token in tokens[max(0, i - width) : i + width + 1]:
+            near.update(w.key for w in content_words(token))
+    return frozenset(near)

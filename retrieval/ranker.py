@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.align import Alignment
 from retrieval.answer_type import expected_type, number_windows, supplies
 from retrieval.text import normalize, tokenize
 
@@ -51,6 +52,9 @@ class Candidates:
     query: np.ndarray | None = None
     use: np.ndarray | None = None  # USE-multilingual cosine of each sentence with the question
     focus: np.ndarray | None = None  # per sentence: USE cosine of the counted word with a number's window
+    alignment: Alignment | None = (
+        None  # word-level alignment (align.py): read by benchmarks/train_ranker.py only
+    )
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
