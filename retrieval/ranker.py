@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.align import Alignment
-from retrieval.answer_type import expected_type, number_windows, supplies
+from retrieval.answer_type import expected_type, supplies
 from retrieval.text import normalize, tokenize
 
 MODEL_FILE = Path(__file__).with_name("ranker.json")
@@ -51,10 +51,7 @@ class Candidates:
     vectors: np.ndarray | None = None
     query: np.ndarray | None = None
     use: np.ndarray | None = None  # USE-multilingual cosine of each sentence with the question
-    focus: np.ndarray | None = None  # per sentence: USE cosine of the counted word with a number's window
-    alignment: Alignment | None = (
-        None  # word-level alignment (align.py): read by benchmarks/train_ranker.py only
-    )
+    alignment: Alignment | None = None  # word-level alignment of the question with the sentences (align.py)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -63,33 +60,6 @@ _FOCUS = re.compile(
     r"\b(?:how (?:many|much)|what (?:number|percentage|proportion|amount) of)\s+(\w+)"
     r"|(?:^|\s)(?:كم|ما عدد|ما هو عدد|ما نسبه|ما مقدار|ما حجم)\s+(\w+)"
 )
-
-
-def focus_word(question: str) -> str:
-    """The counted word of a number question as written ("how many drones" -> "drones"), or ""."""
-    match = _FOCUS.search(normalize(question))
-    return (match.group(1) or match.group(2) or "") if match else ""
-
-
-def focus_similarity(question: str, texts: list[str], encode) -> np.ndarray | None:
-    """Per sentence, how close the words around its numbers are to what the question counts: across languages
-    ("how many drones" ~ "بثلاث طائرات مسيرة", not "3 شخصيات"). `encode` gives L2-normalised vectors (USE).
-    None when the question counts nothing."""
-    focus = focus_word(question) if expected_type(question) == "number" else ""
-    if not focus:
-        return None
-    windows = [number_windows(t) for t in texts]
-    flat = [w for ws in windows for w in ws]
-    if not flat:
-        return np.zeros(len(texts))
-    vectors = encode([focus, *flat])
-    sims = vectors[1:] @ vectors[0]
-    out, k = np.zeros(len(texts)), 0
-    for i, ws in enumerate(windows):
-        if ws:
-            out[i] = float(sims[k : k + len(ws)].max())
-            k += len(ws)
-    return out
 
 
 def question_focus(question: str) -> str:
@@ -146,8 +116,22 @@ FEATURES = (
     "ngram_gap",
     "use",
     "use_gap",
-    "focus",
+    "soft",
+    "soft_gap",
+    "best",
+    "best_gap",
+    "focus_align",
 )
+
+
+def alignment_features(a: Alignment | None, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sentence from the word alignment: soft coverage of the question's words, the share of them whose
+    best match it holds, and how well the counted word matches a word next to one of its numbers (clipped:
+    a sentence without a number near anything sits at the floor). Zeros without an alignment."""
+    if a is None:
+        return np.zeros(n), np.zeros(n), np.zeros(n)
+    focus = np.clip(a.focus, -2.0, 8.0) / 5.0 if a.focus is not None else np.zeros(n)
+    return np.asarray(a.soft, dtype=np.float64), np.asarray(a.best, dtype=np.float64), focus
 
 
 def sentence_features(c: Candidates) -> np.ndarray:
@@ -191,7 +175,7 @@ def sentence_features(c: Candidates) -> np.ndarray:
     focus = question_focus(c.question) if expected == "number" else ""
     q_numbers = set(_NUMBER.findall(normalize(c.question)))
     use = np.asarray(c.use if c.use is not None else np.zeros(n), dtype=np.float64)
-    focus_sim = np.asarray(c.focus if c.focus is not None else np.zeros(n), dtype=np.float64)
+    soft, best, focus_align = alignment_features(c.alignment, n)
     q_grams = _grams(c.question)
     ngram = np.array([len(q_grams & _grams(t)) / max(len(q_grams), 1) for t in c.texts])
     rows = np.zeros((n, len(FEATURES)), dtype=np.float64)
@@ -221,7 +205,11 @@ def sentence_features(c: Candidates) -> np.ndarray:
             ngram[i] - ngram.max(),
             use[i],
             use[i] - use.max(),
-            focus_sim[i],
+            soft[i],
+            soft[i] - soft.max(),
+            best[i],
+            best[i] - best.max(),
+            focus_align[i],
         )
     return rows.astype(np.float32)
 
@@ -264,6 +252,8 @@ def sigmoid(x: np.ndarray | float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
+FOCUS_FOUND = 2.5  # z-score of the counted word's best match near a number below which it is found nowhere
+
 LIST_FEATURES = (
     "top",
     "top_prob",
@@ -278,15 +268,18 @@ LIST_FEATURES = (
     "dense_agrees",
     "lexical_agrees",
     "type_missing",
+    "focus_top",
+    "focus_nowhere",
 )
 
 
 def list_features(c: Candidates, scores: np.ndarray) -> np.ndarray:
     """Features of a whole ranked list for the answer-or-abstain decision: how strong its best sentence is on
     its own (dense, USE, lexical), how clearly it stands out (margins to the next sentence and to the best
-    sentence of another article), and whether the separate signals agree on it."""
+    sentence of another article), whether the separate signals agree on it, and for a number question how
+    well what it counts matches the words around a number of the best sentence, or of any candidate."""
     if len(scores) == 0:
-        return np.array([-10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+        return np.array([-10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0])
     order = np.argsort(-scores)
     top = int(order[0])
     p = np.exp(scores - scores.max())
@@ -297,6 +290,7 @@ def list_features(c: Candidates, scores: np.ndarray) -> np.ndarray:
     docs = sorted(c.doc_dense.values(), reverse=True)
     use = c.use if c.use is not None else np.zeros(len(scores))
     expected = expected_type(c.question)
+    focus = c.alignment.focus if c.alignment is not None else None
     return np.array(
         [
             scores[top],
@@ -312,6 +306,8 @@ def list_features(c: Candidates, scores: np.ndarray) -> np.ndarray:
             float(c.doc_ids[int(np.argmax(c.dense))] == top_doc),
             float(c.doc_ids[int(np.argmax(c.lexical))] == top_doc) if np.max(c.lexical) > 0 else 0.0,
             float(bool(expected) and not supplies(expected, c.texts[top])),
+            float(np.clip(focus[top], -2.0, 8.0)) if focus is not None else 0.0,
+            float(focus is not None and focus.max() < FOCUS_FOUND),
         ]
     )
 

@@ -27,10 +27,11 @@ from retrieval.manifest import (
     read_generation,
 )
 from retrieval.planted import planted_sentences
-from retrieval.ranker import Candidates, Decision, Ranker, focus_similarity
+from retrieval.ranker import Candidates, Decision, Ranker
 from retrieval.store import Store
 from retrieval.text import tokenize
 from retrieval.use_vectors import USEVectors
+from retrieval.word_vectors import WordVectors
 
 LEXICAL_CANDIDATES = 30  # BM25 sentence hits whose articles join the candidates
 
@@ -130,6 +131,7 @@ class Searcher:
         self.top_docs = top_docs
         self.ranker = ranker or Ranker.load()
         self.use = use or USEVectors(store, USEEmbedding())
+        self.words = WordVectors(self.cache_dir / "words.sqlite", self.use.embedder)
         self.abstain_bias = abstain_bias
         self.abstain_below = abstain_below or {}
         self._fingerprint = ""
@@ -223,7 +225,7 @@ class Searcher:
             vectors=rows.vectors,
             query=query,
             use=self.use.get(rows.texts) @ use_query,
-            focus=focus_similarity(question, rows.texts, self.use.embedder.vectors),
+            alignment=self.words.align(question, rows.texts, self.lexical),
         )
         scores = self.ranker.rank(cand)
         decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))

@@ -180,7 +180,7 @@ class Settings(BaseSettings):
         0.4, gt=0, le=1, description="Least MinHash containment for two articles to be copies of one story."
     )
     date_boost: float = Field(
-        2.0,
+        4.0,
         ge=0,
         description="Added to the ranker score of articles published when the question says (0 = off).",
     )

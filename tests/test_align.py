@@ -1,5 +1,5 @@
 """Word-level cross-lingual alignment: content words, the counted word, the alignment's figures, the per-word
-vector cache (measured in benchmarks/train_ranker.py --words use; not wired into search yet)."""
+vector cache, and the abstention features it feeds."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from retrieval.align import align
 from retrieval.answer_type import counted_words, near_numbers
 from retrieval.embedding import USEEmbedding
 from retrieval.lexical import LexicalIndex
+from retrieval.ranker import LIST_FEATURES, Candidates, list_features
 from retrieval.text import normalize, tokenize
 from retrieval.word_vectors import WordVectors
 from retrieval.words import content_words
@@ -91,3 +92,26 @@ def test_word_vectors_are_cached_per_word_on_disk(tmp_path: Path) -> None:
     a = store.align("How many drones were used in the attack?", TEXTS, lexical)
     assert int(np.argmax(a.soft)) == 1  # English "drones" found as "طائرات مسيرة", for real
     assert a.focus is not None and int(np.argmax(a.focus)) == 1  # "بثلاث طائرات": a number word by drones
+
+
+def test_abstention_reads_whether_the_counted_word_is_near_any_number() -> None:
+    question = content_words("How many drones")
+    texts = TEXTS[:1] + TEXTS[2:]  # no sentence about drones
+    a = align(question, one_hot(question), texts, one_hot, lambda stem: None, focus=("drones",))
+    c = Candidates(
+        question="How many drones",
+        lang="en",
+        q_tokens=[],
+        doc_ids=["a", "a"],
+        ns=np.array([0, 1]),
+        texts=texts,
+        dense=np.array([0.8, 0.7]),
+        lexical=np.zeros(2),
+        doc_dense={"a": 0.8},
+        alignment=a,
+    )
+    row = list_features(c, np.array([1.0, 0.5]))
+    assert len(row) == len(LIST_FEATURES)
+    assert row[LIST_FEATURES.index("focus_nowhere")] == 1.0
+    c.alignment = None
+    assert list_features(c, np.array([1.0, 0.5]))[LIST_FEATURES.index("focus_nowhere")] == 0.0

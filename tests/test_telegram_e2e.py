@@ -35,7 +35,8 @@ AR_QUESTION = "من هو قائد فيلق القدس الإيراني الذي 
 EN_QUESTION = "Who is the commander of Iran's Quds Force who met Kadhimi in Baghdad?"
 HTML_QUESTION = "كم بلغت أرباح شركة نور وأولاده السنوية؟"
 ENTITY_QUESTION = "ما الرمز الذي يكتبه مهندسو شركة نور وأولاده حرفياً في تقاريرهم التقنية؟"
-LONG_QUESTION = "ما أصناف التمور التي عرضها المزارعون في مهرجان سيوة؟"
+# (asks what only the long sentence says: the title names "rare varieties" but no village)
+LONG_QUESTION = "من أي قرى واحة سيوة جاءت التمور التي عرضها المزارعون في المهرجان؟"
 
 
 def long_article() -> str:
