@@ -28,7 +28,7 @@ CHILD = r"""
 import json, os, statistics, sys, time
 from pathlib import Path
 from retrieval.pipeline import Khabar
-from retrieval.questions import load_questions
+from retrieval.evaluation.questions import load_questions
 from retrieval.settings import Settings
 corpus, data_dir, limit, *sets = sys.argv[1:]
 kb = Khabar(Settings(_env_file=None, data_dir=Path(data_dir), embed_threads=1))

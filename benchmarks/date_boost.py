@@ -35,12 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.dates import question_range  # noqa: E402
-from retrieval.lexicon import MONTHS  # noqa: E402
+from retrieval.corpus.web import load_urls  # noqa: E402
+from retrieval.evaluation.questions import Question, is_gold_passage, load_questions  # noqa: E402
 from retrieval.pipeline import Khabar  # noqa: E402
-from retrieval.questions import Question, is_gold_passage, load_questions  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from retrieval.web import load_urls  # noqa: E402
+from retrieval.text.dates import question_range  # noqa: E402
+from retrieval.text.lexicon import MONTHS  # noqa: E402
 
 BENCH = ROOT / ".khabar" / "datebench"
 
@@ -161,8 +161,8 @@ def eval_sets(folder: Path, boosts: list[float], sample: int) -> None:
 
 
 def news_site(boosts: list[float], args_verbose: bool = False) -> None:
-    from retrieval.fetch import Fetcher
-    from retrieval.pages import doc_id_for_url
+    from retrieval.corpus.fetch import Fetcher
+    from retrieval.corpus.pages import doc_id_for_url
     from tests.news_site import NewsSite, render
 
     saved = BENCH / "news-saved"

@@ -1,4 +1,4 @@
-"""How well `retrieval.dedup` tells wire copies from different stories: prints the figures in the README.
+"""How well `retrieval.corpus.dedup` tells wire copies from different stories: prints the figures in the README.
 
 Negatives (must NOT be grouped): every pair of distinct paragraphs of the XQuAD and ARCD corpora in
 ../shared/eval (paragraphs of one Wikipedia article are different texts on one subject, the hard case),
@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval import dedup  # noqa: E402
-from retrieval.corpus import load_articles  # noqa: E402
-from retrieval.pages import ExtractionError, extract_page  # noqa: E402
-from retrieval.text import split_sentences  # noqa: E402
+from retrieval.corpus import dedup  # noqa: E402
+from retrieval.corpus.files import load_articles  # noqa: E402
+from retrieval.corpus.pages import ExtractionError, extract_page  # noqa: E402
+from retrieval.text.arabic import split_sentences  # noqa: E402
 from tests.news_site import render, stories  # noqa: E402
 
 

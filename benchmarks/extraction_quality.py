@@ -1,4 +1,4 @@
-"""Extraction quality and time of `retrieval.pages` (prints the figures in the README).
+"""Extraction quality and time of `retrieval.corpus.pages` (prints the figures in the README).
 
 1. The test site's pages (tests/pages, invented outlets): for each article page, the share of boilerplate
    sentences (menus, "most read", related teasers, footer, banners) that got into the extracted text and
@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from retrieval.charset import decode_markup  # noqa: E402
-from retrieval.fetch import Fetcher  # noqa: E402
-from retrieval.pages import ExtractionError, extract_page  # noqa: E402
-from retrieval.text import normalize, split_sentences  # noqa: E402
+from retrieval.corpus.charset import decode_markup  # noqa: E402
+from retrieval.corpus.fetch import Fetcher  # noqa: E402
+from retrieval.corpus.pages import ExtractionError, extract_page  # noqa: E402
+from retrieval.text.arabic import normalize, split_sentences  # noqa: E402
 from tests.news_site import NewsSite, article_sentences, boilerplate_sentences, render, stories  # noqa: E402
 
 

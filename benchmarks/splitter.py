@@ -1,7 +1,7 @@
 """Splitter benchmark (a script, not a test): sentence splitting and markup stripping time by article size.
 
     python benchmarks/splitter.py                          # 25 KB, 200 KB, 1 MB and 5 MB with the code here
-    python benchmarks/splitter.py --reference 5e3e236      # the same sizes with retrieval/text.py of a commit too
+    python benchmarks/splitter.py --reference 5e3e236      # the same sizes with retrieval/text/arabic.py of a commit too
 
 The articles are the two seed articles, dirt included (".," separators, Arabic punctuation, dates, a very
 long title line), repeated until the UTF-8 size is reached, so the splitter meets real text, not a synthetic
@@ -59,7 +59,7 @@ def measure(module_path: str, size: int, repeat: int, markup: bool) -> dict:
     }
     if markup:
         sys.path.insert(0, str(ROOT))
-        from retrieval.markup import strip_markup
+        from retrieval.text.markup import strip_markup
 
         start = time.perf_counter()
         strip_markup(text)
@@ -78,9 +78,9 @@ def run_child(module_path: str, size: int, repeat: int, markup: bool, limit: flo
 
 
 def reference_module(revision: str, folder: Path) -> str:
-    """retrieval/text.py as it was at `revision`, written to a file of its own."""
+    """retrieval/text/arabic.py as it was at `revision`, written to a file of its own."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{revision}:retrieval/text.py"],
+        ["git", "-C", str(ROOT), "show", f"{revision}:retrieval/text/arabic.py"],
         capture_output=True,
         text=True,
         check=True,
@@ -97,7 +97,7 @@ def seconds(value: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--reference", help="a git revision whose retrieval/text.py is timed too")
+    parser.add_argument("--reference", help="a git revision whose retrieval/text/arabic.py is timed too")
     parser.add_argument("--limit", type=float, default=300.0, help="seconds before a run is stopped")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the best is kept)")
     args = parser.parse_args()
@@ -106,7 +106,7 @@ def main() -> None:
     ).stdout.strip()
     print(f"# splitter benchmark at {commit}, load average {os.getloadavg()[0]:.2f}, limit {args.limit:g} s")
     with tempfile.TemporaryDirectory() as scratch:
-        ours = str(ROOT / "retrieval" / "text.py")
+        ours = str(ROOT / "retrieval" / "text" / "arabic.py")
         theirs = reference_module(args.reference, Path(scratch)) if args.reference else None
         for name in args.sizes:
             size = SIZES[name]

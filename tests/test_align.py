@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.align import align
-from retrieval.answer_type import counted_words, near_numbers
-from retrieval.embedding import USEEmbedding
-from retrieval.lexical import LexicalIndex
-from retrieval.ranker import LIST_FEATURES, Candidates, list_features
-from retrieval.text import normalize, tokenize
-from retrieval.word_vectors import WordVectors
-from retrieval.words import content_words
+from retrieval.index.embedding import USEEmbedding
+from retrieval.index.lexical import LexicalIndex
+from retrieval.search.align import align
+from retrieval.search.answer_type import counted_words, near_numbers
+from retrieval.search.ranker import LIST_FEATURES, Candidates, list_features
+from retrieval.search.word_vectors import WordVectors
+from retrieval.search.words import content_words
+from retrieval.text.arabic import normalize, tokenize
 
 TEXTS = [
     "قال المتحدث إن التحقيقات مستمرة في بغداد.",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from retrieval.answer import extractive_answer, select_citations
-from retrieval.answer_type import expected_type, supplies
-from retrieval.search import SentenceHit
+from retrieval.answer.extractive import extractive_answer, select_citations
+from retrieval.search.answer_type import expected_type, supplies
+from retrieval.search.searcher import SentenceHit
 
 
 def hit(sid: str, score: float, text: str = "نص") -> SentenceHit:

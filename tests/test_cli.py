@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.manifest import COMPLETE, read_manifest
+from retrieval.index.manifest import COMPLETE, read_manifest
+from retrieval.index.store import open_store
 from retrieval.pipeline import Khabar
-from retrieval.store import open_store
 from tests.chat_process import ChatProcess
 from tests.conftest import ROOT, SEEDS, make_settings
 
@@ -31,7 +31,7 @@ def run(data_dir: Path, *args: str, stdin: str | None = None, **env: str) -> sub
 
 def assert_verbatim(citation: dict) -> None:
     """Every quoted sentence is exactly the text at that sentence id in the article."""
-    from retrieval.corpus import load_articles
+    from retrieval.corpus.files import load_articles
 
     articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
     sentence = next(s for s in articles[citation["doc_id"]].sentences() if s.id == citation["sentence_id"])
@@ -204,7 +204,7 @@ def test_same_named_files_never_overwrite_each_other_and_markup_is_not_quoted(tm
     quote = result["citations"][0]
     assert quote["doc_id"] == "report" and quote["title"] == "تقرير 2021"
     assert quote["text"] == 'قال المتحدث إن "المتحف" افتتح في مدينة الموصل يوم الخميس.'
-    from retrieval.corpus import load_articles
+    from retrieval.corpus.files import load_articles
 
     stored = load_articles([news / "2021"]).articles[0]
     assert quote["text"] == stored.text[stored.sentences()[1].start : stored.sentences()[1].end]

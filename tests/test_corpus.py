@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.corpus import load_articles
+from retrieval.corpus.files import load_articles
 from tests.conftest import SEEDS
 
 

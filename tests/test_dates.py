@@ -6,8 +6,15 @@ from datetime import date
 
 import pytest
 
-from retrieval.dates import DateError, DateRange, find_dates, parse_bound, parse_published, question_range
-from retrieval.lexicon import MONTHS, is_ambiguous_month, month_number
+from retrieval.text.dates import (
+    DateError,
+    DateRange,
+    find_dates,
+    parse_bound,
+    parse_published,
+    question_range,
+)
+from retrieval.text.lexicon import MONTHS, is_ambiguous_month, month_number
 
 NOVEMBER_2021 = DateRange(date(2021, 11, 1), date(2021, 11, 30))
 NOV_7 = DateRange(date(2021, 11, 7), date(2021, 11, 7))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from retrieval import dedup
-from retrieval.corpus import Article
+from retrieval.corpus import dedup
+from retrieval.corpus.files import Article
 from tests.conftest import SEEDS
 from tests.news_site import stories
 

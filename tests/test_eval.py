@@ -10,17 +10,17 @@ import pytest
 from typer.testing import CliRunner
 
 from prompts import phrases
-from retrieval.baseline import Retrieved
-from retrieval.evaluate import (
+from retrieval.evaluation.baseline import Retrieved
+from retrieval.evaluation.metrics import GROUPS, METRIC_KEYS, compute
+from retrieval.evaluation.questions import Evidence, Question, load_questions
+from retrieval.evaluation.run import (
     BaselineRunner,
     EvalError,
     KhabarRunner,
     run_method,
     split_hidden,
 )
-from retrieval.manifest import corpus_fingerprint
-from retrieval.metrics import GROUPS, METRIC_KEYS, compute
-from retrieval.questions import Evidence, Question, load_questions
+from retrieval.index.manifest import corpus_fingerprint
 from tests.conftest import SEEDS, make_settings
 
 DOC_A, DOC_B = "000_65fb7c15639e4525", "004_3ff3aaad62e032cf"
@@ -127,7 +127,7 @@ def test_eval_separate_corpus_store_is_cached_and_bad_lines_are_skipped(
     assert result.exit_code == 0, result.output
     assert f"{questions}:2" in result.output  # the malformed line, by number
 
-    from retrieval.corpus import load_articles
+    from retrieval.corpus.files import load_articles
 
     expected = corpus_fingerprint((a.doc_id, a.content_hash) for a in load_articles([corpus]).articles)
     assert [p.name for p in (data_dir / "eval").iterdir()] == [expected]
@@ -174,7 +174,7 @@ def test_doc_ranking_is_the_same_whatever_the_gold(seeded_dir: Path) -> None:
 
 
 class _OneChunk:
-    """A baseline that always retrieves the same chunk (the shape of retrieval.baseline.Baseline.retrieve)."""
+    """A baseline that always retrieves the same chunk (the shape of retrieval.evaluation.baseline.Baseline.retrieve)."""
 
     def __init__(self, text: str):
         self.text = text
@@ -296,7 +296,7 @@ def test_eval_hide_articles_makes_their_questions_unanswerable(
     assert "## Hidden articles" in report and "## hidden" in report
 
     # The store holds the kept articles only and is cached under their hash like any eval store.
-    from retrieval.corpus import load_articles
+    from retrieval.corpus.files import load_articles
 
     kept_hash = corpus_fingerprint(
         (a.doc_id, a.content_hash) for a in load_articles([corpus]).articles if a.doc_id not in hidden

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.feeds import Feed, FeedError, FeedItem, is_feed, load_items, parse_feed
-from retrieval.fetch import Fetcher
+from retrieval.corpus.feeds import Feed, FeedError, FeedItem, is_feed, load_items, parse_feed
+from retrieval.corpus.fetch import Fetcher
 from tests.conftest import make_settings
 from tests.news_site import NewsSite
 

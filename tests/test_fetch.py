@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from retrieval.charset import decode_markup
-from retrieval.fetch import Fetcher, FetchError, FetchLimits
+from retrieval.corpus.charset import decode_markup
+from retrieval.corpus.fetch import Fetcher, FetchError, FetchLimits
 from tests.news_site import NewsSite
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from prompts import phrases
-from retrieval.followup import is_followup, subject_question
 from retrieval.pipeline import Khabar, retrieval_query
+from retrieval.search.followup import is_followup, subject_question
 
 
 def test_followups_are_short_questions_that_refer_back() -> None:

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import load_articles
-from retrieval.language import detect_language
-from retrieval.manifest import read_generation, read_manifest
+from retrieval.corpus.files import load_articles
+from retrieval.index.manifest import read_generation, read_manifest
 from retrieval.pipeline import EmptyQuestion, Khabar, clean_question
-from retrieval.text import MAX_SENTENCE_CHARS, tokenize
+from retrieval.text.arabic import MAX_SENTENCE_CHARS, tokenize
+from retrieval.text.language import detect_language
 from tests.conftest import ROOT, SEEDS, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))

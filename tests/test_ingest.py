@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import load_articles
-from retrieval.dates import DateRange
-from retrieval.manifest import COMPLETE, FORMAT, read_manifest
+from retrieval.corpus.files import load_articles
+from retrieval.index.manifest import COMPLETE, FORMAT, read_manifest
+from retrieval.index.store import StoreError
 from retrieval.pipeline import Khabar
-from retrieval.store import StoreError
+from retrieval.text.dates import DateRange
 from tests.conftest import SEEDS, RecordingEmbedder, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))

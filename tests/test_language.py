@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.language import detect_language
+from retrieval.text.language import detect_language
 
 
 @pytest.mark.parametrize(

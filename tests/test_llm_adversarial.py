@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.citations import parse_answer
-from retrieval.contacts import contacts_in
-from retrieval.facts import fact_mismatch
-from retrieval.generate import answer_part, cap_reply
-from retrieval.names import missing_names
-from retrieval.negation import polarity
-from retrieval.numbers import read_numbers
+from retrieval.answer.citations import parse_answer
+from retrieval.answer.generate import answer_part, cap_reply
+from retrieval.answer.verify.contacts import contacts_in
+from retrieval.answer.verify.facts import fact_mismatch
+from retrieval.answer.verify.names import missing_names
+from retrieval.answer.verify.negation import polarity
+from retrieval.answer.verify.numbers import read_numbers
 from retrieval.pipeline import Khabar
-from retrieval.planted import planted_sentences
+from retrieval.text.planted import planted_sentences
 from tests.adversarial_cases import CASES, DRONES, PLANTED_ARTICLE, Case
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI

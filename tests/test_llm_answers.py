@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from prompts import phrases
-from retrieval.answer import Answer
+from retrieval.answer.extractive import Answer
 from retrieval.pipeline import Khabar
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI, Reply, kind, last_user_message, source_number, sources

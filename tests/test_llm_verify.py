@@ -7,14 +7,14 @@ from dataclasses import fields
 
 import pytest
 
-from retrieval.citations import parse_answer
-from retrieval.facts import fact_mismatch
-from retrieval.generate import CitationBuffer, choose_sources
-from retrieval.names import latin_names, missing_names
-from retrieval.numbers import months_in, numbers_in, weekdays_in
-from retrieval.planted import is_instruction
-from retrieval.search import SentenceHit
-from retrieval.verify import Evidence, SupportChecker
+from retrieval.answer.citations import parse_answer
+from retrieval.answer.generate import CitationBuffer, choose_sources
+from retrieval.answer.verify.checker import Evidence, SupportChecker
+from retrieval.answer.verify.facts import fact_mismatch
+from retrieval.answer.verify.names import latin_names, missing_names
+from retrieval.answer.verify.numbers import months_in, numbers_in, weekdays_in
+from retrieval.search.searcher import SentenceHit
+from retrieval.text.planted import is_instruction
 
 DATE_SENTENCE = (
     "وحسب بيان وزارة الداخلية العراقية، تعرض رئيس الوزراء العراقي مصطفى الكاظمي لمحاولة اغتيال صباح الأحد 7 "

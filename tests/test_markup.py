@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.markup import html_to_text, strip_markdown, strip_markup
+from retrieval.text.markup import html_to_text, strip_markdown, strip_markup
 from tests.conftest import SEEDS
 
 

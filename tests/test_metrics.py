@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.metrics import METRIC_KEYS, Record, by_group, compute, doc_hit_at, passage_hit_at
-from retrieval.questions import (
+from retrieval.evaluation.metrics import METRIC_KEYS, Record, by_group, compute, doc_hit_at, passage_hit_at
+from retrieval.evaluation.questions import (
     Evidence,
     Question,
     contains_answer,
@@ -237,8 +237,8 @@ def test_seed_questions_gold_spans_each_pin_one_sentence_as_khabar_splits() -> N
     """Each evidence entry names one sentence (one entry per evidence sentence), so citation precision is fair."""
     from collections import Counter
 
-    from retrieval.corpus import load_articles
-    from retrieval.text import normalize
+    from retrieval.corpus.files import load_articles
+    from retrieval.text.arabic import normalize
     from tests.conftest import SEEDS
 
     articles = {a.doc_id: a for a in load_articles([SEEDS]).articles}
@@ -259,7 +259,7 @@ def test_seed_questions_gold_spans_each_pin_one_sentence_as_khabar_splits() -> N
 
 
 def test_answer_language_is_the_prose_with_quotes_set_aside() -> None:
-    from retrieval.evaluate import prose_language
+    from retrieval.evaluation.run import prose_language
 
     quote = "تعرض رئيس الوزراء العراقي مصطفى الكاظمي لمحاولة اغتيال صباح الأحد."
     # English framing around a long Arabic quote: English, though most words are Arabic.

@@ -28,9 +28,9 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.telegram import build_application
-from retrieval.dates import DateRange
-from retrieval.manifest import COMPLETE, read_manifest
+from retrieval.index.manifest import COMPLETE, read_manifest
 from retrieval.pipeline import Khabar
+from retrieval.text.dates import DateRange
 from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS, Q_DRONES_AR, Q_DRONES_EN
 from tests.conftest import ROOT, SEEDS, make_settings
 from tests.fake_telegram import FakeTelegram

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.pages import ExtractionError, doc_id_for_url, extract_page, read_page_file
-from retrieval.text import normalize, split_sentences
+from retrieval.corpus.pages import ExtractionError, doc_id_for_url, extract_page, read_page_file
+from retrieval.text.arabic import normalize, split_sentences
 from tests.news_site import article_sentences, boilerplate_sentences, render, stories
 
 BASE = "http://127.0.0.1:8000"

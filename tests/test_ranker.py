@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.ranker import (
+from retrieval.search.ranker import (
     FEATURES,
     LIST_FEATURES,
     MODEL_FILE,

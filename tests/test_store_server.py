@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.index.store import StoreError, open_store
 from retrieval.pipeline import Khabar
-from retrieval.store import StoreError, open_store
 from tests.chat_process import KHABAR, ChatProcess
 from tests.conftest import SEEDS, make_settings
 

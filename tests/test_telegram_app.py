@@ -18,7 +18,7 @@ from telegram.error import BadRequest, InvalidToken
 from telegram.ext import Application
 
 from bot.telegram import ALLOWED_UPDATES, build_application, keep_typing
-from retrieval.answer import Answer
+from retrieval.answer.extractive import Answer
 from retrieval.pipeline import History, Khabar
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram

@@ -28,7 +28,7 @@ from bot.telegram_render import (
     split_messages,
     telegram_len,
 )
-from retrieval.answer import Answer, Citation
+from retrieval.answer.extractive import Answer, Citation
 from tests.fake_telegram import FakeTelegram, parse_html
 
 TOKEN = "7000000001:AAHfakeTokenForKhabarTests-0123456789x"

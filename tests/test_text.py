@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.text import light_stem, normalize, split_sentences, tokenize
+from retrieval.text.arabic import light_stem, normalize, split_sentences, tokenize
 from tests.conftest import SEEDS
 
 
@@ -79,7 +79,7 @@ def test_tokens_keep_words_with_diacritics_and_stem_clitics() -> None:
 
 
 def test_an_overlong_sentence_is_cut_at_spaces_and_still_indexes_the_text() -> None:
-    from retrieval.text import MAX_SENTENCE_CHARS
+    from retrieval.text.arabic import MAX_SENTENCE_CHARS
 
     text = "بداية " + "كلمة " * 2000 + "نهاية."  # one 10,000-character "sentence" (no punctuation)
     spans = split_sentences(text)
@@ -100,6 +100,6 @@ def test_runs_of_marks_split_like_single_marks() -> None:
 
 
 def test_clean_text_blanks_controls_and_replaces_lone_surrogates() -> None:
-    from retrieval.text import clean_text
+    from retrieval.text.arabic import clean_text
 
     assert clean_text("a\x1b[31mb\x00c\ud800d\u200fe\n") == "a [31mb c\ufffdd\u200fe\n"

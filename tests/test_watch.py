@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.fetch import Fetcher
-from retrieval.watch import WatchState, WatchStateError, check_feed, parse_interval, sync_feed
+from retrieval.corpus.fetch import Fetcher
+from retrieval.corpus.watch import WatchState, WatchStateError, check_feed, parse_interval, sync_feed
 from tests.news_site import NewsSite
 
 

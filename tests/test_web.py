@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from retrieval.fetch import Fetcher
-from retrieval.web import is_url, load_urls
+from retrieval.corpus.fetch import Fetcher
+from retrieval.corpus.web import is_url, load_urls
 from tests.news_site import NewsSite
 
 

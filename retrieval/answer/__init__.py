@@ -1,0 +1,1 @@
+"""From ranked sentences to an answer: extractive quotes, or an LLM reply verified claim by claim."""

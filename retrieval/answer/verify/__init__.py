@@ -1,0 +1,1 @@
+"""Whether a generated sentence says what its cited sources say: numbers, names, negation, contacts."""

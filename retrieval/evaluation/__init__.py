@@ -1,0 +1,1 @@
+"""Question sets through khabar and its baseline: one record builder, metrics and reports."""

@@ -1,0 +1,1 @@
+"""What ingest writes and search reads: the Chroma store, its manifest, embedders, BM25."""

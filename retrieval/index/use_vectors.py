@@ -1,0 +1,63 @@
+"""USE-multilingual sentence vectors in the store, addressed by the sentence's text hash.
+
+Keyed by content, not by sentence id, so they can never go stale: a changed article's new sentences get new keys
+and an unchanged sentence keeps its vector across re-ingests. Ingest fills them; search fills any that are
+missing (a store ingested before they existed), so an old store works without a re-ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from retrieval.index.embedding import USE_DIMENSIONS, USEEmbedding
+from retrieval.index.store import GuardedCollection, Store, StoreError, describe_failure
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class USEVectors:
+    """One Chroma collection (`<prefix>_use`) of USE vectors, read and filled by text."""
+
+    def __init__(self, store: Store, embedder: USEEmbedding):
+        self.embedder = embedder
+        prefix = store.sentences.name.removesuffix("_sentences")
+        timeout = float(getattr(store.sentences, "_timeout", 30.0))
+        try:
+            collection = store.client.get_or_create_collection(
+                f"{prefix}_use", metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        except Exception as exc:
+            message = describe_failure(exc, store.location, store.server, timeout)
+            raise StoreError(message or f"Cannot open the USE vectors in {store.location}: {exc}") from None
+        self.collection: Any = GuardedCollection(collection, store.location, store.server, timeout)
+
+    def ensure(self, texts: Sequence[str]) -> None:
+        """Embed and store the texts that have no vector yet."""
+        self.get(texts)
+
+    def get(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text (rows in the given order); missing ones are computed and stored."""
+        if not texts:
+            return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        unique = list(dict.fromkeys(keys))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(unique), 5000):
+            rows = self.collection.get(ids=unique[start : start + 5000], include=["embeddings"])
+            for key, vector in zip(rows["ids"], rows["embeddings"], strict=True):
+                found[key] = np.asarray(vector, dtype=np.float32)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if missing:
+            vectors = self.embedder.vectors(list(missing.values()))
+            ids = list(missing)
+            for start in range(0, len(ids), 1000):
+                part = slice(start, start + 1000)
+                self.collection.upsert(ids=ids[part], embeddings=vectors[part].tolist())
+            found.update(zip(ids, vectors, strict=True))
+        return np.stack([found[k] for k in keys])

@@ -1,0 +1,1 @@
+"""Reading text: normalisation, sentences, calendar words, language, dates, markup, planted text."""
