@@ -44,7 +44,7 @@ from retrieval.text.planted import is_instruction
 
 if TYPE_CHECKING:  # the LLM modules (and the openai client) load only when an LLM is configured
     from retrieval.answer.generate import LLMAnswerer, TokenFn
-    from retrieval.search.translate import QueryTranslator
+    from retrieval.llm.translate import QueryTranslator
 
 
 class EmptyQuestion(ValueError):
@@ -144,8 +144,8 @@ class Khabar:
         self.translator: QueryTranslator | None = None
         if settings.llm_base_url:
             from retrieval.answer.generate import LLMAnswerer
-            from retrieval.answer.llm import build_llm
             from retrieval.answer.verify.checker import SupportChecker
+            from retrieval.llm.client import build_llm
 
             self.llm = build_llm(
                 settings.llm_base_url,
@@ -163,7 +163,7 @@ class Khabar:
                 settings.support_margin,
             )
             if settings.llm_translate_query:
-                from retrieval.search.translate import QueryTranslator
+                from retrieval.llm.translate import QueryTranslator
 
                 self.translator = QueryTranslator(self.llm, settings.max_question_chars)
             self.answerer = LLMAnswerer(
@@ -552,7 +552,7 @@ class Khabar:
         if self.llm is None or not history:
             return retrieval_query(question, history)
         from retrieval.answer.generate import condense
-        from retrieval.answer.llm import LLMError
+        from retrieval.llm.client import LLMError
 
         start = time.perf_counter()
         try:
@@ -568,7 +568,7 @@ class Khabar:
         """What to search, in which language: an English question's Arabic rewrite when configured."""
         if self.translator is None or lang != "en":
             return query, lang
-        from retrieval.answer.llm import LLMError
+        from retrieval.llm.client import LLMError
 
         start = time.perf_counter()
         try:

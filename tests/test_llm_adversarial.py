@@ -16,8 +16,8 @@ from retrieval.answer.verify.contacts import contacts_in
 from retrieval.answer.verify.facts import fact_mismatch
 from retrieval.answer.verify.names import missing_names
 from retrieval.answer.verify.negation import polarity
-from retrieval.answer.verify.numbers import read_numbers
 from retrieval.pipeline import Khabar
+from retrieval.text.numbers import read_numbers
 from retrieval.text.planted import planted_sentences
 from tests.adversarial_cases import CASES, DRONES, PLANTED_ARTICLE, Case
 from tests.conftest import make_settings

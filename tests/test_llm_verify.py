@@ -12,8 +12,8 @@ from retrieval.answer.generate import CitationBuffer, choose_sources
 from retrieval.answer.verify.checker import Evidence, SupportChecker
 from retrieval.answer.verify.facts import fact_mismatch
 from retrieval.answer.verify.names import latin_names, missing_names
-from retrieval.answer.verify.numbers import months_in, numbers_in, weekdays_in
 from retrieval.search.searcher import SentenceHit
+from retrieval.text.numbers import months_in, numbers_in, weekdays_in
 from retrieval.text.planted import is_instruction
 
 DATE_SENTENCE = (

@@ -18,11 +18,12 @@ import numpy as np
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.llms.openai_like import OpenAILike
 
-from prompts import load, phrases
+from prompts import phrases
 from retrieval.answer.citations import strip_markers
 from retrieval.answer.extractive import Answer, AnswerSentence, Citation, extractive_answer
-from retrieval.answer.llm import LLMError, chat, stream_chat, within
 from retrieval.answer.verify.checker import Evidence, SupportChecker
+from retrieval.llm.client import LLMError, chat, stream_chat, within
+from retrieval.llm.prompting import as_data, prompt_sections, time_left
 from retrieval.search.searcher import SentenceHit
 from retrieval.text.arabic import normalize, split_sentences
 from retrieval.text.language import Lang, detect_language
@@ -70,26 +71,15 @@ def choose_sources(hits: list[SentenceHit], k: int, planted: Mapping[str, str] |
 # ---- prompts -----------------------------------------------------------------------------------------
 
 
-def _sections(name: str) -> dict[str, str]:
-    """A prompt file's `=== name ===` sections."""
-    parts = re.split(r"^=== (\w+) ===\n", load(name), flags=re.MULTILINE)
-    return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
-
-
-def _data(text: str) -> str:
-    """Untrusted text inside the prompt's delimiters: on one line, unable to close or open a tag."""
-    return " ".join(text.replace("<", "‹").replace(">", "›").split())
-
-
 def answer_messages(question: str, lang: Lang, sources: list[Source]) -> list[ChatMessage]:
-    prompt = _sections(f"answer_{lang}.txt")
-    listing = "\n".join(f"[{s.n}] {_data(s.hit.text)}" for s in sources)
+    prompt = prompt_sections(f"answer_{lang}.txt")
+    listing = "\n".join(f"[{s.n}] {as_data(s.hit.text)}" for s in sources)
     return [
         ChatMessage(
             role=MessageRole.SYSTEM, content=prompt["system"].format(abstain=phrases(lang)["abstain"])
         ),
         ChatMessage(
-            role=MessageRole.USER, content=prompt["user"].format(sources=listing, question=_data(question))
+            role=MessageRole.USER, content=prompt["user"].format(sources=listing, question=as_data(question))
         ),
     ]
 
@@ -99,20 +89,20 @@ def retry_messages(messages: list[ChatMessage], reply: str, lang: Lang) -> list[
     return [
         *messages,
         ChatMessage(role=MessageRole.ASSISTANT, content=reply),
-        ChatMessage(role=MessageRole.USER, content=_sections(f"answer_{lang}.txt")["retry"]),
+        ChatMessage(role=MessageRole.USER, content=prompt_sections(f"answer_{lang}.txt")["retry"]),
     ]
 
 
 def condense_messages(question: str, history: History, lang: Lang, turns: int = 3) -> list[ChatMessage]:
-    prompt = _sections(f"condense_{lang}.txt")
+    prompt = prompt_sections(f"condense_{lang}.txt")
     lines = []
     for asked, answered in history[-turns:]:
-        lines += [f"User: {_data(asked)}", f"Assistant: {_data(strip_markers(answered))[:600]}"]
+        lines += [f"User: {as_data(asked)}", f"Assistant: {as_data(strip_markers(answered))[:600]}"]
     return [
         ChatMessage(role=MessageRole.SYSTEM, content=prompt["system"]),
         ChatMessage(
             role=MessageRole.USER,
-            content=prompt["user"].format(history="\n".join(lines), question=_data(question)),
+            content=prompt["user"].format(history="\n".join(lines), question=as_data(question)),
         ),
     ]
 
@@ -128,7 +118,7 @@ def condense(
     """A standalone question for a follow-up; raises LLMError, or ValueError for an unusable reply."""
     until = deadline or (lambda: math.inf)
     messages = condense_messages(question, history, lang)
-    reply = within(lambda stop: chat(llm, messages, _left(until)), until)
+    reply = within(lambda stop: chat(llm, messages, time_left(until)), until)
     lines = [line.strip().strip("\"'«»“”").strip() for line in reply.strip().splitlines() if line.strip()]
     if not lines or len(lines[0]) > max_chars:
         raise ValueError("no standalone question in the reply")
@@ -199,11 +189,6 @@ def _collect(
     return "".join(parts)
 
 
-def _left(until: Callable[[], float]) -> float | None:
-    left = until() - time.monotonic()
-    return None if math.isinf(left) else left
-
-
 def generate(
     llm: OpenAILike,
     messages: list[ChatMessage],
@@ -215,9 +200,9 @@ def generate(
     citation markers only) when given; abandoned with LLMError("deadline") when the clock passes `until()`."""
     until = until or (lambda: math.inf)
     if on_token is None:
-        return within(lambda stop: chat(llm, messages, _left(until)), until)
+        return within(lambda stop: chat(llm, messages, time_left(until)), until)
     return within(
-        lambda stop: _collect(stream_chat(llm, messages, _left(until)), on_token, stop, max_chars), until
+        lambda stop: _collect(stream_chat(llm, messages, time_left(until)), on_token, stop, max_chars), until
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from retrieval.answer.verify.numbers import read_numbers
 from retrieval.search.words import content_words
 from retrieval.text.arabic import normalize
+from retrieval.text.numbers import read_numbers
 
 _NUMBER_Q = re.compile(
     r"\b(how many|how much|how long|how old|how far|what percent\w*|what number|what proportion|what amount)\b"
@@ -101,7 +101,7 @@ _NUMBERISH = re.compile(r"\d|" + _NUMBER_WORDS.pattern)
 @lru_cache(maxsize=65536)
 def near_numbers(sentence: str, width: int = 3) -> frozenset[str]:
     """Keys of the content words within `width` words of a number (digits or number words, read by
-    `retrieval.answer.verify.numbers`: "مستوى" holds the letters of "ست" but is no number)."""
+    `retrieval.text.numbers`: "مستوى" holds the letters of "ست" but is no number)."""
     tokens = sentence.split()
     spots = [i for i, t in enumerate(tokens) if _NUMBERISH.search(normalize(t)) and read_numbers(t)]
     near: set[str] = set()

@@ -9,7 +9,7 @@ code, after generation, and keeps only what its cited sources support:
   same multilingual embedder that retrieval uses, so an English claim can be checked against an Arabic source),
   no other given sentence fits it clearly better (a misplaced citation), AND its facts agree with its cited
   sentences: every number (digits or words, "fifteen" = "١٥" = "خمسة عشر"; "dozens" = "عشرات"), month, weekday,
-  place and person it states is stated there too (retrieval/answer/verify/numbers.py, retrieval/answer/verify/names.py); a negation in the
+  place and person it states is stated there too (retrieval/text/numbers.py, retrieval/answer/verify/names.py); a negation in the
   sentence is matched by one in the source, and the clause of the source that says it is not negated
   (retrieval/answer/verify/negation.py); every link, e-mail address, phone number and @handle in it is in the source verbatim;
 - a planted source sentence (orders to a model, notes to automated readers) never supports anything.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from retrieval.answer.verify.contacts import missing_contacts
 from retrieval.answer.verify.names import missing_names
 from retrieval.answer.verify.negation import polarity
-from retrieval.answer.verify.numbers import months_in, read_numbers, weekdays_in
+from retrieval.text.numbers import months_in, read_numbers, weekdays_in
 
 
 def has_facts(text: str) -> bool:

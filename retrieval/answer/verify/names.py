@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
-from retrieval.answer.verify.numbers import CALENDAR_WORDS
 from retrieval.text.arabic import ARABIC_LETTER, normalize
+from retrieval.text.numbers import CALENDAR_WORDS
 
 # ---- consonant skeletons -------------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from retrieval.answer.generate import _data, _left, _sections
-from retrieval.answer.llm import chat, within
+from retrieval.llm.client import chat, within
+from retrieval.llm.prompting import as_data, prompt_sections, time_left
 from retrieval.text.arabic import ARABIC_LETTER
 
 
@@ -30,10 +30,10 @@ class QueryTranslator:
         self._cache: OrderedDict[str, str] = OrderedDict()
 
     def messages(self, question: str) -> list[ChatMessage]:
-        prompt = _sections("translate_ar.txt")
+        prompt = prompt_sections("translate_ar.txt")
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=prompt["system"]),
-            ChatMessage(role=MessageRole.USER, content=prompt["user"].format(question=_data(question))),
+            ChatMessage(role=MessageRole.USER, content=prompt["user"].format(question=as_data(question))),
         ]
 
     def arabic(self, question: str, until: Callable[[], float] | None = None) -> str:
@@ -43,7 +43,7 @@ class QueryTranslator:
             return self._cache[question]
         deadline = until or (lambda: math.inf)
         messages = self.messages(question)
-        reply = within(lambda stop: chat(self.llm, messages, _left(deadline)), deadline)
+        reply = within(lambda stop: chat(self.llm, messages, time_left(deadline)), deadline)
         lines = [line.strip().strip("\"'«»“”").strip() for line in reply.strip().splitlines() if line.strip()]
         if not lines or len(lines[0]) > self.max_chars or not ARABIC_LETTER.search(lines[0]):
             raise ValueError("no Arabic question in the reply")
