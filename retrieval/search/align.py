@@ -101,14 +101,27 @@ def align(
     holds = per_sentence >= word_z[:, None] - NEAR_BEST
     best = weights @ (holds & (word_z[:, None] >= Z_ALIGNED))
 
-    focus_sim = None
+    focus_sim = _focus_near_numbers(question_words, focus, z, vocab, texts)
+    return Alignment(soft, best, focus_sim, word_z, weights, credit)
+
+
+def _focus_near_numbers(
+    question_words: Sequence[Word],
+    focus: Sequence[str],
+    z: np.ndarray,
+    vocab: dict[str, int],
+    texts: Sequence[str],
+) -> np.ndarray | None:
+    """Per sentence, the best z-score of what a number question counts among the words next to one of its
+    numbers (-10 for a sentence with none); None when the question counts nothing."""
     keys = [q.key for q in question_words]
     rows = [keys.index(k) for k in focus if k in keys]
-    if rows:
-        counted = z[rows].max(0)  # per vocabulary word: its best match with any counted word
-        focus_sim = np.full(n, -10.0)
-        for i, text in enumerate(texts):
-            near = [vocab[k] for k in near_numbers(text) if k in vocab]
-            if near:
-                focus_sim[i] = float(counted[near].max())
-    return Alignment(soft, best, focus_sim, word_z, weights, credit)
+    if not rows:
+        return None
+    counted = z[rows].max(0)  # per vocabulary word: its best match with any counted word
+    focus_sim = np.full(len(texts), -10.0)
+    for i, text in enumerate(texts):
+        near = [vocab[k] for k in near_numbers(text) if k in vocab]
+        if near:
+            focus_sim[i] = float(counted[near].max())
+    return focus_sim

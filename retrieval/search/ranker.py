@@ -134,26 +134,9 @@ def alignment_features(a: Alignment | None, n: int) -> tuple[np.ndarray, np.ndar
     return np.asarray(a.soft, dtype=np.float64), np.asarray(a.best, dtype=np.float64), focus
 
 
-def sentence_features(c: Candidates) -> np.ndarray:
-    """One row of FEATURES per candidate sentence (see the README's Tuning section for what each measures)."""
-    n = len(c.texts)
-    if n == 0:
-        return np.zeros((0, len(FEATURES)), dtype=np.float32)
-    dense = np.asarray(c.dense, dtype=np.float64)
-    lexical = np.asarray(c.lexical, dtype=np.float64)
-    docs = np.array(c.doc_ids)
-    ns = np.asarray(c.ns)
-
-    doc_max_dense: dict[str, float] = {}
-    doc_max_lex: dict[str, float] = {}
-    doc_len: dict[str, int] = {}
-    for d, dn, lx, k in zip(c.doc_ids, dense, lexical, ns, strict=True):
-        doc_max_dense[d] = max(doc_max_dense.get(d, -1.0), dn)
-        doc_max_lex[d] = max(doc_max_lex.get(d, 0.0), lx)
-        doc_len[d] = max(doc_len.get(d, 0), int(k) + 1)
-    best_doc = max(c.doc_dense[d] for d in doc_len)
-
-    # neighbours: the same article's previous and next sentence (rows are in article order)
+def _neighbourhood(c: Candidates, dense: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence: the best dense score of its article's previous or next sentence (rows are in article
+    order), and its cosine with the question once its neighbours' vectors are mixed in at half weight."""
     prev_same = np.r_[False, docs[1:] == docs[:-1]]
     next_same = np.r_[docs[:-1] == docs[1:], False]
     prev_dense = np.where(prev_same, np.r_[-1.0, dense[:-1]], -1.0)
@@ -170,7 +153,27 @@ def sentence_features(c: Candidates) -> np.ndarray:
         context = ctx @ np.asarray(c.query, dtype=np.float64)
     else:
         context = dense
+    return neighbour, context
 
+
+def sentence_features(c: Candidates) -> np.ndarray:
+    """One row of FEATURES per candidate sentence (see the README's Tuning section for what each measures)."""
+    n = len(c.texts)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32)
+    dense = np.asarray(c.dense, dtype=np.float64)
+    lexical = np.asarray(c.lexical, dtype=np.float64)
+    docs = np.array(c.doc_ids)
+    ns = np.asarray(c.ns)
+    doc_max_dense: dict[str, float] = {}
+    doc_max_lex: dict[str, float] = {}
+    doc_len: dict[str, int] = {}
+    for d, dn, lx, k in zip(c.doc_ids, dense, lexical, ns, strict=True):
+        doc_max_dense[d] = max(doc_max_dense.get(d, -1.0), dn)
+        doc_max_lex[d] = max(doc_max_lex.get(d, 0.0), lx)
+        doc_len[d] = max(doc_len.get(d, 0), int(k) + 1)
+    best_doc = max(c.doc_dense[d] for d in doc_len)
+    neighbour, context = _neighbourhood(c, dense, docs)
     expected = expected_type(c.question)
     focus = question_focus(c.question) if expected == "number" else ""
     q_numbers = set(_NUMBER.findall(normalize(c.question)))
