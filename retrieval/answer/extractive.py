@@ -6,7 +6,7 @@ citation can never point at text the article does not contain.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from prompts import phrases
@@ -34,16 +34,9 @@ class Citation:
 
     @classmethod
     def from_hit(cls, n: int, hit: SentenceHit) -> Citation:
+        """Source n quoting a search hit: every field but `n` and `also_in` is the hit's own."""
         return cls(
-            n=n,
-            doc_id=hit.doc_id,
-            sentence_id=hit.sentence_id,
-            title=hit.title,
-            text=hit.text,
-            score=hit.score,
-            url=hit.url,
-            published=hit.published,
-            source=hit.source,
+            n=n, **{f.name: getattr(hit, f.name) for f in fields(cls) if f.name not in ("n", "also_in")}
         )
 
 
