@@ -44,7 +44,6 @@ from retrieval.search.ranker import (
     MODEL_FILE,
     Candidates,
     LinearModel,
-    focus_similarity,
     list_features,
     sentence_features,
 )
@@ -119,7 +118,6 @@ def simulate(
         cand.extra[name] = vecs[rows] @ d.extra[name]
     if "use" in cand.extra:
         cand.use = cand.extra["use"]
-        cand.focus = focus_similarity(cand.question, cand.texts, USE_ENCODE)
     if WORD_MODEL and WORD_MODEL in c.words:
         cand.alignment = word_alignment(d, c, cand)
     second = os.environ.get("WORD_MODEL2", "")
