@@ -36,6 +36,7 @@ from retrieval.search.copies import WireCopies
 from retrieval.search.followup import is_followup, subject_question
 from retrieval.search.ranker import Ranker
 from retrieval.search.searcher import Searcher, SearchResult
+from retrieval.search.word_vectors import WordVectors
 from retrieval.settings import Settings
 from retrieval.text.arabic import clean_text
 from retrieval.text.dates import DateRange
@@ -136,6 +137,8 @@ class Khabar:
         self._questions = LastQueryMemo(self.embedder)  # a question searched twice is embedded once
         # USE on one BLAS thread: 382 vs 52 sentences/s on 2 threads, 2 loaded cores (benchmarks/ingest_speed.py)
         self.use_embedder = USEEmbedding(num_threads=1)
+        # one word-vector cache (memory and file) for every searcher of this pipeline, reopened stores included
+        self.words = WordVectors(Path(settings.data_dir) / "cache" / "words.sqlite", self.use_embedder)
         self._writable = writable
         self._wire(store or self._open_store())
         self._lock = FileLock(self._lock_path(), thread_local=False)
@@ -218,6 +221,7 @@ class Khabar:
             abstain_below=self.settings.abstain_thresholds,
             date_boost=self.settings.date_boost,
             date_slack_days=self.settings.date_slack_days,
+            words=self.words,
         )
 
     @property

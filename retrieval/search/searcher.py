@@ -118,8 +118,10 @@ class Searcher:
         abstain_below: dict[str, float | None] | None = None,
         date_boost: float = 0.0,
         date_slack_days: int = 3,
+        words: WordVectors | None = None,
     ):
-        """`date_boost` is added to the ranker score of sentences whose article was published when the
+        """`words`: the word-vector cache to share with other searchers of the same data dir (one is opened
+        here if not given). `date_boost` is added to the ranker score of sentences whose article was published when the
         question says (in the month it names, or on the day it names or up to `date_slack_days` after): it
         reorders, it never filters and never changes the answer-or-abstain decision."""
         self.date_boost = date_boost
@@ -131,7 +133,7 @@ class Searcher:
         self.top_docs = top_docs
         self.ranker = ranker or Ranker.load()
         self.use = use or USEVectors(store, USEEmbedding())
-        self.words = WordVectors(self.cache_dir / "words.sqlite", self.use.embedder)
+        self.words = words or WordVectors(self.cache_dir / "words.sqlite", self.use.embedder)
         self.abstain_bias = abstain_bias
         self.abstain_below = abstain_below or {}
         self._fingerprint = ""
