@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from rank_data import SETS, Corpus, QuestionData, load_all
 from retrieval.answer.verify.names import missing_names
 from retrieval.search.align import align
 from retrieval.search.answer_type import counted_words, expected_type
+from retrieval.search.crosslingual import Vocabulary, question_tokens
 from retrieval.search.ranker import (
     FEATURES,
     LIST_FEATURES,
@@ -150,6 +150,22 @@ def word_alignment(d: QuestionData, c: Corpus, cand: Candidates, model: str = ""
         idf,
         focus=focus,
     )
+
+
+def translate_english(corpora: dict[str, Corpus], sets: dict[str, list[QuestionData]]) -> None:
+    """English questions get their words' nearest Arabic corpus words as BM25 tokens, as `Searcher.search`
+    gives them (`retrieval/search/crosslingual.py`), from the same USE word vectors."""
+    vocabularies: dict[str, Vocabulary] = {}
+    for name, questions in sets.items():
+        corpus = corpora[SETS[name][0]]
+        if corpus.name not in vocabularies:
+            table = corpus.words["use"]
+            vocabularies[corpus.name] = Vocabulary.build(
+                corpus.texts, lambda words, t=table: np.stack([t[w.key] for w in words])
+            )
+        for d in questions:
+            if d.q.lang == "en":
+                d.tokens = question_tokens(d.tokens, d.words["use"], vocabularies[corpus.name])
 
 
 # ---- dataset ------------------------------------------------------------------------------------------------
@@ -419,36 +435,42 @@ def abstain_rows(items: list[Item], r: Rankers) -> list[Row]:
     return rows
 
 
+Abstainers = dict[str, LinearModel]  # one per question language
+
+
 def fit_abstention(
     rows: list[Row], rate: float, negatives: tuple[str, ...]
-) -> tuple[LinearModel, dict[str, float]]:
-    """Logistic regression, answerable vs hidden-article (and hidden-sentence) negatives; per language, the
-    highest threshold that still answers `rate` of the answerable questions of every training set."""
-    fit_rows = [r for r in rows if r.kind == "answerable" or r.kind in negatives]
-    x = np.array([r.x for r in fit_rows])
-    y = np.array([float(r.kind == "answerable") for r in fit_rows])
-    model = fit_logistic(x, y)
-    rows = fit_rows
-    s = model.score(x)
-    th = {}
+) -> tuple[Abstainers, dict[str, float]]:
+    """Per question language, logistic regression, answerable vs hidden-article (and hidden-sentence)
+    negatives, and the highest threshold that still answers `rate` of the answerable questions of every
+    training set of that language."""
+    models: Abstainers = {}
+    th: dict[str, float] = {}
     for lang in ("ar", "en"):
+        fit_rows = [r for r in rows if r.lang == lang and (r.kind == "answerable" or r.kind in negatives)]
+        if not fit_rows:
+            continue
+        x = np.array([r.x for r in fit_rows])
+        y = np.array([float(r.kind == "answerable") for r in fit_rows])
+        models[lang] = fit_logistic(x, y)
+        s = models[lang].score(x)
         per_set = []
-        for name in {r.set for r in rows if r.lang == lang}:
+        for name in {r.set for r in fit_rows}:
             pos = np.sort(
-                [
-                    v
-                    for v, r in zip(s, rows, strict=True)
-                    if r.lang == lang and r.set == name and r.kind == "answerable"
-                ]
+                [v for v, r in zip(s, fit_rows, strict=True) if r.set == name and r.kind == "answerable"]
             )
             per_set.append(pos[int(len(pos) * (1 - rate))])
-        th[lang] = float(min(per_set)) if per_set else 0.0
-    return model, th
+        th[lang] = float(min(per_set))
+    return models, th
 
 
-def refusals(rows: list[Row], model: LinearModel, th: dict[str, float]) -> dict[str, dict[str, list[bool]]]:
+def abstain_scores(rows: list[Row], models: Abstainers) -> np.ndarray:
+    return np.array([float(models[r.lang].score(r.x[None, :])[0]) for r in rows])
+
+
+def refusals(rows: list[Row], models: Abstainers, th: dict[str, float]) -> dict[str, dict[str, list[bool]]]:
     out: dict[str, dict[str, list[bool]]] = {}
-    for r, s in zip(rows, model.score(np.array([r.x for r in rows])), strict=True):
+    for r, s in zip(rows, abstain_scores(rows, models), strict=True):
         refused = bool(s < th[r.lang]) or (RULES and r.no_count)
         out.setdefault(r.set, {}).setdefault(r.kind, []).append(refused)
         if r.set == "seeds":
@@ -551,7 +573,9 @@ def main() -> None:
             "about": "khabar sentence ranker and abstention; fitted by benchmarks/train_ranker.py on XQuAD ar+en "
             "and ARCD train (folds by article); see README, Tuning",
             "ranker": {lang: m.to_dict() for lang, m in full.items()},
-            "abstain": {**abstain.to_dict(), "threshold": {k: round(v, 6) for k, v in th.items()}},
+            "abstain": {
+                lang: {**m.to_dict(), "threshold": round(th[lang], 6)} for lang, m in abstain.items()
+            },
             "second_citation_share": second,
         }
         MODEL_FILE.write_text(json.dumps(doc, indent=1) + "\n")
@@ -583,6 +607,11 @@ def _parse_args() -> argparse.Namespace:
         "--second-precision", type=float, default=0.8, help="least precision of a second citation"
     )
     parser.add_argument(
+        "--no-translate",
+        action="store_true",
+        help="English questions without their words' Arabic translations as BM25 tokens",
+    )
+    parser.add_argument(
         "--no-rules", action="store_true", help="refusals by the fitted model alone (no number-question rule)"
     )
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name} (fitted on all folds)")
@@ -606,6 +635,8 @@ def _prepare(args: argparse.Namespace) -> tuple[list[Item], list[str]]:
         ["use", *([f"words-{args.words}"] if args.words else []), *args.extras]
         + ([f"words-{os.environ['WORD_MODEL2']}"] if os.environ.get("WORD_MODEL2") else [])
     )
+    if args.words == "use" and not args.no_translate:
+        translate_english(corpora, sets)
     names = list(FEATURES) + args.extras
     items = build(corpora, sets, args.extras, args.folds)
     keep = [i for i, n in enumerate(names) if n not in set(args.drop)]
@@ -669,8 +700,8 @@ def _report_abstention(
     folds: dict[int, Rankers],
     full: Rankers,
     args: argparse.Namespace,
-) -> tuple[Any, dict[str, float]]:
-    """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted model."""
+) -> tuple[Abstainers, dict[str, float]]:
+    """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted models."""
     # before: the best fused score against the fixed thresholds of main at 5e3e236 (1.75 ar, 1.53 en)
     before: dict[str, dict[str, list[bool]]] = {}
     for it in items:
@@ -698,18 +729,26 @@ def _report_abstention(
         for name, kinds in refusals(held, model, th).items():
             for kind, v in kinds.items():
                 out.setdefault(name, {}).setdefault(kind, []).extend(v)
-        for row, sc in zip(held, model.score(np.array([x.x for x in held])), strict=True):
+        for row, sc in zip(held, abstain_scores(held, model), strict=True):
             margins.setdefault(row.set, {}).setdefault(row.kind, []).append(float(sc - th[row.lang]))
     show_refusals("abstain out-of-fold", out)
     separation(margins)
+    if args.cross:  # does the decision travel? fitted on one corpus, measured on the others
+        for fit_on in (("xquad.ar", "xquad.en"), ("arcd",)):
+            part = [it for it in train if it.set in fit_on]
+            r = fit_rankers(part, list(full["ar"].features))
+            models, t = fit_abstention(abstain_rows(part, r), args.answer_rate, negatives)
+            unseen = [it for it in items if it.set not in fit_on and it.lang in models]
+            show_refusals(f"abstain fit {'+'.join(fit_on)}", refusals(abstain_rows(unseen, r), models, t))
     abstain, th = fit_abstention(abstain_rows(train, full), args.answer_rate, negatives)
     show_refusals("abstain in-sample", refusals(abstain_rows(train, full), abstain, th))
     show_refusals("abstain (unseen)", refusals(abstain_rows(seeds, full), abstain, th))
     print("abstain thresholds:", {k: round(v, 3) for k, v in th.items()})
-    print(
-        "abstain weights:",
-        json.dumps(dict(zip(abstain.features, np.round(abstain.weights, 3).tolist(), strict=True))),
-    )
+    for lang, m in abstain.items():
+        print(
+            f"abstain weights {lang}:",
+            json.dumps(dict(zip(m.features, np.round(m.weights, 3).tolist(), strict=True))),
+        )
 
     return abstain, th
 

@@ -118,7 +118,8 @@ def hand_ranker(threshold: float) -> Ranker:
     weights = np.zeros(m)
     weights[LIST_FEATURES.index("margin_next")] = 1.0
     abstain = LinearModel(LIST_FEATURES, weights, np.zeros(m), np.ones(m))
-    return Ranker({"ar": sentence, "en": sentence}, abstain, {"ar": threshold, "en": threshold}, 0.5)
+    both = {"ar": abstain, "en": abstain}
+    return Ranker({"ar": sentence, "en": sentence}, both, {"ar": threshold, "en": threshold}, 0.5)
 
 
 def test_abstention_reads_the_margin_of_the_ranked_list() -> None:

@@ -3,8 +3,9 @@
 Search hands over every sentence of its candidate articles with raw evidence (dense cosine, lexical coverage,
 its article's scores). `sentence_features` turns that into one row of features per sentence; a linear model
 (weights fitted by benchmarks/train_ranker.py on folds split by article, shipped in `ranker.json`) scores them.
-A second small model reads the ranked list as a whole (margins, agreement of dense and lexical evidence) and
-says how likely it is that the articles answer the question at all: below a per-language threshold, abstain.
+A second small model per question language reads the ranked list as a whole (margins, agreement of dense and
+lexical evidence) and says how likely it is that the articles answer the question at all: below its threshold,
+abstain.
 
 Inference is a few lines of numpy so the search path stays fast and needs nothing beyond the shipped file.
 """
@@ -330,11 +331,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class Ranker:
-    """The fitted models of `ranker.json`: a sentence ranker per question language, the abstention model
-    with its per-language thresholds, and the least share of the evidence a second citation must hold."""
+    """The fitted models of `ranker.json`: per question language a sentence ranker and an abstention model
+    with its threshold, and the least share of the evidence a second citation must hold."""
 
     rankers: dict[str, LinearModel]
-    abstain: LinearModel
+    abstain: dict[str, LinearModel]
     thresholds: dict[str, float]
     second_share: float
     path: str = ""
@@ -353,10 +354,11 @@ class Ranker:
             raise RankerModelError(f"The ranker model {path} cannot be read: {exc}") from None
         try:
             rankers = {lang: LinearModel.from_dict(data["ranker"][lang]) for lang in ("ar", "en")}
-            abstain = LinearModel.from_dict(data["abstain"])
-            thresholds = {lang: float(data["abstain"]["threshold"][lang]) for lang in ("ar", "en")}
+            abstain = {lang: LinearModel.from_dict(data["abstain"][lang]) for lang in ("ar", "en")}
+            thresholds = {lang: float(data["abstain"][lang]["threshold"]) for lang in ("ar", "en")}
             second = float(data["second_citation_share"])
-            for model, names in [*((m, FEATURES) for m in rankers.values()), (abstain, LIST_FEATURES)]:
+            models = [*((m, FEATURES) for m in rankers.values()), *((m, LIST_FEATURES) for m in abstain.values())]
+            for model, names in models:
                 if model.features != names:
                     raise ValueError(
                         f"its features {list(model.features)} are not this khabar's {list(names)}"
@@ -379,7 +381,7 @@ class Ranker:
         """Answer or abstain, from the ranked list as a whole. `threshold` replaces the fitted one of the
         question's language; `bias` > 0 abstains more, < 0 less."""
         lang = "en" if c.lang == "en" else "ar"
-        score = float(self.abstain.score(list_features(c, scores)[None, :].astype(np.float64))[0])
+        score = float(self.abstain[lang].score(list_features(c, scores)[None, :].astype(np.float64))[0])
         threshold = (self.thresholds[lang] if threshold is None else threshold) + bias
         no_count = no_count_given(c, scores)
         return Decision(

@@ -1,11 +1,13 @@
 """Hybrid search: dense chunks (Chroma) and Arabic BM25 find articles; their sentences are then scored one by one.
 
-Fusion is by score, not by rank: lexical evidence is a query-coverage share that stays near 0 for an English
-question over Arabic text, so it cannot push dense results around the way reciprocal-rank fusion does.
+Fusion is by score, not by rank: lexical evidence is a query-coverage share that the fitted ranker weighs beside
+the dense scores. An English question's BM25 tokens are its words' nearest Arabic words in the store's vocabulary
+(`crosslingual.py`), so English questions get lexical candidates and evidence too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
@@ -27,6 +29,7 @@ from retrieval.index.manifest import (
 from retrieval.index.store import Store
 from retrieval.index.use_vectors import USEVectors
 from retrieval.search.answer_type import expected_type, supplies
+from retrieval.search.crosslingual import Vocabulary, question_tokens
 from retrieval.search.ranker import Candidates, Decision, Ranker
 from retrieval.search.word_vectors import WordVectors
 from retrieval.text.arabic import tokenize
@@ -140,6 +143,8 @@ class Searcher:
         self._generation = ""
         self.manifest: dict[str, ManifestEntry] = {}
         self.lexical = LexicalIndex.build([], [])
+        self._lexical_folder: Path | None = None
+        self._vocabulary: Vocabulary | None = None
 
     # ---- keeping in step with the store ----------------------------------------------------------
 
@@ -156,6 +161,7 @@ class Searcher:
         if fingerprint == self._fingerprint:
             return
         folder = self.cache_dir / f"bm25-{self.store.sentences.name}-{fingerprint}"
+        self._lexical_folder, self._vocabulary = folder, None
         try:
             self.lexical = LexicalIndex.load(folder)
         except (OSError, ValueError, KeyError):
@@ -169,7 +175,8 @@ class Searcher:
                 pass  # a read-only cache only costs a rebuild next time
         self._fingerprint = fingerprint
 
-    def _build_lexical(self) -> LexicalIndex:
+    def _complete_sentences(self) -> tuple[list[str], list[str]]:
+        """Ids and texts of the sentences of complete articles, read from the store page by page."""
         ids, texts = [], []
         total = self.store.sentences.count()
         for offset in range(0, total, 5000):
@@ -178,7 +185,27 @@ class Searcher:
                 if meta.get("doc_id") in self.manifest:
                     ids.append(sid)
                     texts.append(text or "")
-        return LexicalIndex.build(ids, texts)
+        return ids, texts
+
+    def _build_lexical(self) -> LexicalIndex:
+        return LexicalIndex.build(*self._complete_sentences())
+
+    def vocabulary(self) -> Vocabulary:
+        """The store's words with their vectors, to translate English questions into BM25 tokens: built on
+        the first English question after the store changed (its new words encoded once, into the word-vector
+        file), kept beside the BM25 index in the cache."""
+        if self._vocabulary is None:
+            folder = self._lexical_folder
+            try:
+                if folder is None:
+                    raise OSError("no cache folder yet")
+                self._vocabulary = Vocabulary.load(folder)
+            except (OSError, ValueError):
+                self._vocabulary = Vocabulary.build(self._complete_sentences()[1], self.words.lookup)
+                if folder is not None:
+                    with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
+                        self._vocabulary.save(folder)
+        return self._vocabulary
 
     # ---- search ----------------------------------------------------------------------------------
 
@@ -204,9 +231,12 @@ class Searcher:
         t0 = time.perf_counter()
         query = self.embedder.query_vector(question)
         use_query = self.use.embedder.vectors([question])[0]
+        word_vectors = self.words.question_vectors(question)
         t1 = time.perf_counter()
         timings["embed_ms"] = (t1 - t0) * 1000
         q_tokens = tokenize(question)
+        if lang == "en":  # BM25 cannot match English words in Arabic text: add their nearest Arabic words
+            q_tokens = question_tokens(q_tokens, word_vectors, self.vocabulary())
         candidates, dense_doc = self._candidate_docs(query, q_tokens, window)
         t2 = time.perf_counter()
         timings["retrieve_ms"] = (t2 - t1) * 1000
@@ -227,7 +257,7 @@ class Searcher:
             vectors=rows.vectors,
             query=query,
             use=self.use.get(rows.texts) @ use_query,
-            alignment=self.words.align(question, rows.texts, self.lexical),
+            alignment=self.words.align(question, rows.texts, self.lexical, word_vectors),
         )
         scores = self.ranker.rank(cand)
         decision = self.ranker.decide(cand, scores, self.abstain_bias, self.abstain_below.get(lang))

@@ -129,10 +129,21 @@ class WordVectors:
 
     # ---- alignment ------------------------------------------------------------------------------
 
-    def align(self, question: str, texts: Sequence[str], lexical: LexicalIndex) -> Alignment:
-        """The question's words aligned with the candidate sentences' words; idf from the BM25 index."""
+    def question_vectors(self, question: str) -> np.ndarray:
+        """One USE vector per content word of the question (encoded now, in one call; not cached)."""
         words = content_words(question)
-        vectors = self.embedder.vectors([w.form for w in words])
+        if not words:
+            return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
+        return self.embedder.vectors([w.form for w in words])
+
+    def align(
+        self, question: str, texts: Sequence[str], lexical: LexicalIndex, vectors: np.ndarray | None = None
+    ) -> Alignment:
+        """The question's words aligned with the candidate sentences' words; idf from the BM25 index.
+        `vectors`: the question's word vectors when the caller has them (`question_vectors`)."""
+        words = content_words(question)
+        if vectors is None:
+            vectors = self.question_vectors(question)
 
         def idf(stem: str) -> float | None:
             return lexical.idf(stem) if stem in lexical.df else None

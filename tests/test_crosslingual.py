@@ -1,0 +1,54 @@
+"""English question words become Arabic BM25 tokens through the store's own vocabulary (real USE vectors)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.search.crosslingual import Vocabulary, question_tokens, translated_tokens
+from retrieval.search.searcher import Searcher
+from retrieval.text.arabic import tokenize
+
+QUESTION = "How many drones were used in the attack on Kadhimi's house?"
+
+
+def test_an_english_question_finds_arabic_sentences_by_bm25_through_its_translations(seeded_kb) -> None:
+    searcher: Searcher = seeded_kb.searcher
+    searcher.refresh()
+    vectors = searcher.words.question_vectors(QUESTION)
+    vocabulary = searcher.vocabulary()
+    assert len(vocabulary.stems) > 300 and vocabulary.matrix.shape == (len(vocabulary.stems), 512)
+
+    assert searcher.lexical.top(tokenize(QUESTION), 5) == []  # English words match no Arabic sentence
+    tokens = question_tokens(tokenize(QUESTION), vectors, vocabulary)
+    added = tokens[len(tokenize(QUESTION)) :]
+    assert tokenize("طائرات")[0] in added or tokenize("المسيرات")[0] in added
+    hits = [sid for sid, _ in searcher.lexical.top(tokens, 5)]
+    texts = seeded_kb.store.sentences.get(ids=hits, include=["documents"])["documents"]
+    assert any("طائرات" in t or "مسير" in t for t in texts)
+
+
+def test_a_word_without_a_counterpart_adds_nothing() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(200, 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vocabulary = Vocabulary(tuple(f"w{i}" for i in range(200)), matrix)
+    assert translated_tokens(matrix[7:8] * 3.0, vocabulary)[0] == "w7"  # its own vector stands out
+    assert translated_tokens(np.ones((1, 16)) * 1e-3 + matrix.mean(0), vocabulary, z_min=8.0) == []
+    assert question_tokens(["x"], matrix[:1], None) == ["x"]  # no vocabulary: the tokens as they were
+
+
+def test_the_vocabulary_is_kept_beside_the_bm25_index_and_a_broken_copy_is_refused(
+    seeded_kb, tmp_path: Path
+) -> None:
+    searcher: Searcher = seeded_kb.searcher
+    built = searcher.vocabulary()
+    saved = Vocabulary.load(searcher._lexical_folder)  # written on first use, read by the next process
+    assert saved.stems == built.stems
+    assert np.allclose(saved.matrix, built.matrix, atol=2e-3)  # float16 on disk
+    built.save(tmp_path)
+    (tmp_path / "vocabulary.json").write_text('["only-one"]', "utf-8")
+    with pytest.raises(ValueError, match="1 words but"):
+        Vocabulary.load(tmp_path)
