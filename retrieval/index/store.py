@@ -34,9 +34,8 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 DEFAULT_TIMEOUT = 30.0
-OPEN_LOCK = (
-    "khabar-open.lock"  # held while a process opens (creates) the embedded store, and while compacting it
-)
+# held while a process opens (creates) the embedded store, and while compacting it
+OPEN_LOCK = "khabar-open.lock"
 SQLITE_FILE = "chroma.sqlite3"
 _INCREMENTAL = 2  # PRAGMA auto_vacuum value
 
