@@ -45,6 +45,7 @@ from retrieval.search.ranker import (
     Candidates,
     LinearModel,
     list_features,
+    no_count_given,
     sentence_features,
 )
 from retrieval.search.searcher import LEXICAL_CANDIDATES
@@ -129,6 +130,7 @@ def simulate(
 
 
 WORD_MODEL = ""  # the word vectors alignment features read (--words)
+RULES = True  # --no-rules: refusals by the fitted model alone, without ranker.no_count_given
 
 
 def word_alignment(d: QuestionData, c: Corpus, cand: Candidates, model: str = ""):
@@ -399,17 +401,21 @@ class Row:
     lang: str
     kind: str  # "answerable" | "hidden" (article) | "hidden_sentence" | "unanswerable"
     x: np.ndarray
+    no_count: bool = False  # the rule that refuses whatever the score (ranker.no_count_given)
 
 
 def abstain_rows(items: list[Item], r: Rankers) -> list[Row]:
     rows = []
     for it in items:
         kind = "answerable" if it.answerable else "unanswerable"
-        rows.append(Row(it.set, it.lang, kind, list_row(it.raw, scores(r, it))))
+        cases = [(kind, it.raw, "")]
         if it.hx is not None:
-            rows.append(Row(it.set, it.lang, "hidden", list_row(it.hraw, scores(r, it, "article"))))
+            cases.append(("hidden", it.hraw, "article"))
         if it.sx is not None:
-            rows.append(Row(it.set, it.lang, "hidden_sentence", list_row(it.sraw, scores(r, it, "sentence"))))
+            cases.append(("hidden_sentence", it.sraw, "sentence"))
+        for name, raw, hidden in cases:
+            s = scores(r, it, hidden)
+            rows.append(Row(it.set, it.lang, name, list_row(raw, s), no_count_given(raw, s)))
     return rows
 
 
@@ -443,9 +449,10 @@ def fit_abstention(
 def refusals(rows: list[Row], model: LinearModel, th: dict[str, float]) -> dict[str, dict[str, list[bool]]]:
     out: dict[str, dict[str, list[bool]]] = {}
     for r, s in zip(rows, model.score(np.array([r.x for r in rows])), strict=True):
-        out.setdefault(r.set, {}).setdefault(r.kind, []).append(bool(s < th[r.lang]))
+        refused = bool(s < th[r.lang]) or (RULES and r.no_count)
+        out.setdefault(r.set, {}).setdefault(r.kind, []).append(refused)
         if r.set == "seeds":
-            out.setdefault(f"seeds/{r.lang}", {}).setdefault(r.kind, []).append(bool(s < th[r.lang]))
+            out.setdefault(f"seeds/{r.lang}", {}).setdefault(r.kind, []).append(refused)
     return out
 
 
@@ -575,6 +582,9 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--second-precision", type=float, default=0.8, help="least precision of a second citation"
     )
+    parser.add_argument(
+        "--no-rules", action="store_true", help="refusals by the fitted model alone (no number-question rule)"
+    )
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name} (fitted on all folds)")
     args = parser.parse_args()
 
@@ -583,7 +593,8 @@ def _parse_args() -> argparse.Namespace:
 
 def _prepare(args: argparse.Namespace) -> tuple[list[Item], list[str]]:
     """The items of every set with the chosen features (alignment constants and word model set first)."""
-    global WORD_MODEL
+    global WORD_MODEL, RULES
+    RULES = not args.no_rules
     import retrieval.search.align
 
     for setting in args.align:

@@ -134,3 +134,19 @@ def test_abstention_reads_the_margin_of_the_ranked_list() -> None:
     features = list_features(clear, ranker.rank(clear))
     assert features[LIST_FEATURES.index("margin_other_doc")] == pytest.approx(4.0)  # 0.90 vs b's 0.50
     assert features[LIST_FEATURES.index("dense_agrees")] == 1.0
+
+
+def test_a_number_question_is_not_answered_by_a_sentence_without_a_number() -> None:
+    ranker = hand_ranker(threshold=1.0)
+    texts = ["سقطت الصواريخ قرب مبنى الجهاز.", "ب.", "ج.", "وصلت 3 وفود."]
+    dense = [0.90, 0.60, 0.55, 0.50]
+    count = candidates("كم صاروخاً سقط قرب مبنى الجهاز؟", texts, dense)
+    decision = ranker.decide(count, ranker.rank(count))
+    assert decision.no_count and not decision.answer and decision.score >= decision.threshold
+    english = candidates("How many rockets fell near the building?", texts, dense, lang="en")
+    assert not ranker.decide(english, ranker.rank(english)).answer
+    # the same best sentence answers a question that asks for no number, and a number in it is enough
+    where = candidates("أين سقطت الصواريخ؟", texts, dense)
+    assert ranker.decide(where, ranker.rank(where)).answer
+    counted = candidates("كم صاروخاً سقط؟", ["سقطت ثلاثة صواريخ قرب المبنى.", *texts[1:]], dense)
+    assert ranker.decide(counted, ranker.rank(counted)).answer
