@@ -44,9 +44,9 @@ from retrieval.index.store import Compaction, Store, compact
 from retrieval.text.planted import planted_sentences
 
 NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
-# Writes between HNSW saves, after which Chroma prunes its write-ahead queue. 2 is the least Chroma accepts: with
-# 100, the last <100 writes of each collection stayed queued (a full vector each: 0.7 KB per sentence at 60
-# XQuAD articles); Chroma saves only the changed elements, so saving after every write call costs little.
+# Writes between HNSW saves, after which Chroma prunes its write-ahead queue. With 100, the last <100 writes of
+# each collection stayed queued (a full vector each: 0.7 KB per sentence at 60 XQuAD articles); with 2 (or 1,
+# measured the same) Chroma keeps one row per collection. Cost: README, "Ingest speed and store size".
 WAL_SYNC_THRESHOLD = 2
 UPSERT_ROWS = 1000  # rows per Chroma write, well under its maximum batch
 # What records of format 2 and older carry that khabar no longer stores (None deletes a key in `update`).
