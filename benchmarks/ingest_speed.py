@@ -637,6 +637,23 @@ def compare_evals(base: Path, other: Path) -> list[str]:
 # ---- entry point -------------------------------------------------------------------------------------------
 
 
+def wal_scale_report(n: int, thresholds: list[int], group: int, work: Path) -> list[str]:
+    """`n` records written in upserts of `group` with each `sync_threshold`: speed and store per record."""
+    lines = [f"write-ahead log pruning at {n} records (random vectors, upserts of {group}):"]
+    for sync in thresholds:
+        row = run_job({"kind": "wal_scale", "n": n, "sync": sync, "group": group, "work": str(work)})
+        store = row["store"]
+        lines.append(
+            f"  sync_threshold {sync:>4}: {n / row['wall_s']:6.0f} records/s overall, "
+            f"{0.1 * n / row['tail_s']:6.0f} over the last 10%; store "
+            f"{store['total'] / n:5.0f} B/record (HNSW {store['hnsw'] / n:.0f}, "
+            f"queue {store.get('wal', 0) / n:.0f}, free {store['free'] / n:.0f}), "
+            f"{store['wal_rows']} queued rows; load {row['load'][0]}-{row['load'][1]}"
+        )
+        shutil.rmtree(work / f"wal-{n}-{sync}", ignore_errors=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=tuple(CORPORA), nargs="+", default=list(CORPORA))
@@ -673,21 +690,7 @@ def main() -> None:
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)
         ]
     elif args.wal_scale:
-        lines = [
-            f"write-ahead log pruning at {args.wal_scale} records (random vectors, upserts of {args.wal_group}):"
-        ]
-        for sync in args.wal_sync:
-            spec = {"kind": "wal_scale", "n": args.wal_scale, "sync": sync, "group": args.wal_group}
-            row = run_job({**spec, "work": str(args.work)})
-            store = row["store"]
-            lines.append(
-                f"  sync_threshold {sync:>4}: {args.wal_scale / row['wall_s']:6.0f} records/s overall, "
-                f"{0.1 * args.wal_scale / row['tail_s']:6.0f} over the last 10%; store "
-                f"{store['total'] / args.wal_scale:5.0f} B/record (HNSW {store['hnsw'] / args.wal_scale:.0f}, "
-                f"queue {store.get('wal', 0) / args.wal_scale:.0f}, free {store['free'] / args.wal_scale:.0f}), "
-                f"{store['wal_rows']} queued rows; load {row['load'][0]}-{row['load'][1]}"
-            )
-            shutil.rmtree(args.work / f"wal-{args.wal_scale}-{sync}", ignore_errors=True)
+        lines = wal_scale_report(args.wal_scale, args.wal_sync, args.wal_group, args.work)
     elif args.profile:
         row = run_job({"kind": "profile", "corpus": args.profile, "work": str(args.work), "threads": 1})
         lines = [f"cProfile of a cold ingest of {args.profile}: {row['wall_s']:.1f} s, load {row['load']}"]
