@@ -3,8 +3,11 @@ thin HNSW graph of the USE vectors (README, "Ingest speed and store size")."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +97,43 @@ def test_the_use_vectors_get_a_thin_graph_and_come_back_as_embedded(seeded_kb: K
     texts = seeded_kb.store.sentences.get(limit=3, include=["documents"])["documents"]
     stored = seeded_kb.use.get(texts)
     assert np.allclose(stored, seeded_kb.use_embedder.vectors(texts), atol=1e-6)
+
+
+READER = """
+import sys, chromadb
+from chromadb.config import Settings
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+sentences = client.get_collection("khabar_sentences")
+for _ in sys.stdin:
+    rows = sentences.get(include=["documents", "metadatas"])
+    print(len(rows["ids"]), hash(tuple(rows["documents"])), flush=True)
+"""
+
+
+def test_a_process_reading_the_store_keeps_reading_through_a_full_compaction(seeded_copy: Path) -> None:
+    database = seeded_copy / "chroma" / SQLITE_FILE
+    db = sqlite3.connect(database, isolation_level=None)
+    db.execute("PRAGMA auto_vacuum = 0")
+    db.execute("VACUUM")  # as a store written before compaction existed: the next one is the full kind
+    db.close()
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(seeded_copy / "chroma")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    try:
+        assert reader.stdin and reader.stdout
+        reader.stdin.write("read\n")
+        reader.stdin.flush()
+        before = reader.stdout.readline()
+        done = compact(Khabar(make_settings(seeded_copy)).store)
+        assert done.full and done.error == ""
+        reader.stdin.write("read\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline() == before != ""
+    finally:
+        reader.kill()
+        reader.wait()
+    assert _pragma(seeded_copy, "auto_vacuum") == 2
