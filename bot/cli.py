@@ -160,6 +160,8 @@ def _print_ingest(stats: IngestStats) -> None:
         err.print(Text(f"skipped {path}: {reason}", style="dim"), highlight=False)
     for path, reason in stats.failures:
         err.print(Text.assemble(("failed", "red"), f" {path}: {reason}"), highlight=False)
+    if stats.compaction and stats.compaction.error:
+        err.print(Text(stats.compaction.error, style="yellow"), highlight=False)
 
 
 def _seed_if_empty(kb: Khabar) -> None:

@@ -14,7 +14,9 @@ import contextlib
 import functools
 import os
 import shutil
+import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,10 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 DEFAULT_TIMEOUT = 30.0
+# held while a process opens (creates) the embedded store, and while compacting it
+OPEN_LOCK = "khabar-open.lock"
+SQLITE_FILE = "chroma.sqlite3"
+_INCREMENTAL = 2  # PRAGMA auto_vacuum value
 
 
 class StoreError(RuntimeError):
@@ -160,7 +166,7 @@ def open_store(
         else:
             # Chroma creates its tables on first open without a lock of its own: processes that open a new
             # store at once ("table collections already exists") take turns here.
-            opening = FileLock(str(path / "khabar-open.lock"), timeout=max(timeout, 60.0))
+            opening = FileLock(str(path / OPEN_LOCK), timeout=max(timeout, 60.0))
         try:
             with opening:
                 client, collections = _open_embedded(open_path, location, chroma_settings, prefix, timeout)
@@ -259,3 +265,64 @@ def _temporary_copy(path: Path, location: str) -> tuple[Path, str]:
         "`khabar ingest` needs a writable KHABAR_DATA_DIR."
     )
     return folder / "chroma", notice
+
+
+@dataclass
+class Compaction:
+    """What compacting an embedded store did: bytes given back to the file system, how long it took, and, when
+    it could not run, the one line that says why (the store is then exactly as it was, and still usable)."""
+
+    reclaimed: int = 0
+    seconds: float = 0.0
+    full: bool = False  # the one-time full VACUUM that switches a store to incremental vacuuming
+    error: str = ""
+
+
+def compact(store: Store, timeout: float = 5.0) -> Compaction:
+    """Give the pages of deleted rows back to the file system: Chroma's SQLite file never shrinks by itself
+    (rows of replaced or removed articles and write-ahead queue rows that Chroma prunes become free pages).
+
+    The first compaction of a store switches its database to `auto_vacuum = INCREMENTAL` with one full VACUUM
+    (time grows with the file); every later one runs `PRAGMA incremental_vacuum` (time grows with the pages
+    freed). Both are SQLite transactions: they change no row and no id, so another process reading the store
+    keeps working, and one that fails (a process in the middle of a write, a full disk) leaves the file as it
+    was. The store's open lock is held meanwhile, so no process creates Chroma's tables at the same time.
+    HNSW files are Chroma's and untouched. A server store is the server's business: nothing is done.
+    """
+    if store.server or store.read_only:
+        return Compaction()
+    folder = Path(store.location)
+    database = folder / SQLITE_FILE
+    start = time.perf_counter()
+    before = _file_size(database)
+    result = Compaction()
+    try:
+        with FileLock(str(folder / OPEN_LOCK), timeout=timeout):
+            db = sqlite3.connect(database, timeout=timeout, isolation_level=None)
+            try:
+                if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                    db.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
+                    db.execute("VACUUM")
+                    result.full = True
+                else:
+                    db.executescript("PRAGMA incremental_vacuum;")  # run to the end: one step frees one page
+            finally:
+                db.close()
+    except LockTimeout:
+        result.error = f"Did not compact the store at {store.location}: another process kept it locked."
+    except (sqlite3.Error, OSError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        result.error = (
+            f"Did not compact the store at {store.location} ({detail}); it is unchanged and usable, and the "
+            "next ingest tries again."
+        )
+    result.reclaimed = max(0, before - _file_size(database))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

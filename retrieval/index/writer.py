@@ -40,11 +40,14 @@ from retrieval.index.manifest import (
     duplicate_index,
     read_manifest,
 )
-from retrieval.index.store import Store
+from retrieval.index.store import Compaction, Store, compact
 from retrieval.text.planted import planted_sentences
 
 NAMED_BY_FILE = (".txt", ".md", *PAGE_SUFFIXES)  # files whose one article takes its id from the file name
-WAL_SYNC_THRESHOLD = 100  # writes between HNSW saves, after which Chroma prunes its write-ahead queue
+# Writes between HNSW saves, after which Chroma prunes its write-ahead queue. With 100, the last <100 writes of
+# each collection stayed queued (a full vector each: 0.7 KB per sentence at 60 XQuAD articles); with 2 (or 1,
+# measured the same) Chroma keeps one row per collection. Cost: README, "Ingest speed and store size".
+WAL_SYNC_THRESHOLD = 2
 UPSERT_ROWS = 1000  # rows per Chroma write, well under its maximum batch
 # What records of format 2 and older carry that khabar no longer stores (None deletes a key in `update`).
 _OLD_SENTENCE_KEYS = (
@@ -102,6 +105,7 @@ class IngestStats:
     failures: list[tuple[str, str]] = field(default_factory=list)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     copies: list[tuple[str, str, float]] = field(default_factory=list)  # (written, stored copy, similarity)
+    compaction: Compaction | None = None  # set when the ingest wrote or deleted anything in an embedded store
 
 
 @dataclass
@@ -146,9 +150,13 @@ class Indexer:
         dedup_threshold: float = THRESHOLD,
         on_sentences: Callable[[list[str]], None] | None = None,
         also_written: Sequence[Any] = (),
+        compact_after: bool = True,
     ):
         """`on_sentences` is also given each group's sentence texts (the ranker's USE vectors); `also_written`
-        are the other collections an ingest writes to (theirs), whose write-ahead queue is pruned too."""
+        are the other collections an ingest writes to (theirs), whose write-ahead queue is pruned too.
+        `compact_after`: give the space of deleted rows back to the file system after an ingest that changed
+        an embedded store (`retrieval.index.store.compact`)."""
+        self.compact_after = compact_after
         self.on_sentences = on_sentences
         self.also_written = tuple(also_written)
         self.store = store
@@ -206,6 +214,9 @@ class Indexer:
             gone, stats.kept = _prunable(manifest, {a.doc_id for a in articles}, set(failed_files))
             self.remove(gone)
             stats.removed = len(gone)
+        changed = stats.added + stats.updated + stats.removed + stats.repaired + stats.upgraded
+        if self.compact_after and changed and not self.store.server:
+            stats.compaction = compact(self.store)
         return stats
 
     def _triage(
