@@ -357,7 +357,10 @@ class Ranker:
             abstain = {lang: LinearModel.from_dict(data["abstain"][lang]) for lang in ("ar", "en")}
             thresholds = {lang: float(data["abstain"][lang]["threshold"]) for lang in ("ar", "en")}
             second = float(data["second_citation_share"])
-            models = [*((m, FEATURES) for m in rankers.values()), *((m, LIST_FEATURES) for m in abstain.values())]
+            models = [
+                *((m, FEATURES) for m in rankers.values()),
+                *((m, LIST_FEATURES) for m in abstain.values()),
+            ]
             for model, names in models:
                 if model.features != names:
                     raise ValueError(
