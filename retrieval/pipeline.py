@@ -64,7 +64,7 @@ class StoreStats:
     undated: int = 0  # complete articles with no publication date (left out by --since/--until)
     from_web: int = 0  # articles fetched from a URL
     older_format: int = (
-        0  # articles written by an older version, without the news metadata (next ingest adds it)
+        0  # articles written by an older store format (the next ingest rewrites them in place)
     )
     duplicate_groups: list[list[str]] = field(default_factory=list)  # near-duplicate articles (wire copies)
     shared_sentences: int = 0  # distinct sentences printed in two or more articles
