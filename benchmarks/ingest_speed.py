@@ -368,6 +368,9 @@ def job_upgrade(spec: dict[str, Any]) -> dict[str, Any]:
         "label": "upgrade",
         "sentences": kb.stats().sentences,
         "upgraded": stats.upgraded,
+        "compaction": {"seconds": stats.compaction.seconds, "error": stats.compaction.error}
+        if stats.compaction
+        else None,
         "formats": formats,
         "notice": notice,
         "wall_s": wall,
@@ -596,7 +599,8 @@ def upgrade_report(row: dict[str, Any]) -> list[str]:
     keys = ("total", "hnsw", "wal", "metadata", "fts", "embeddings", "other", "free")
     lines = [
         f"upgrade of a copy of {row['source']}: {row['upgraded']} articles in {row['wall_s']:.1f} s "
-        f"(open, upgrade, compaction), formats after {row['formats']}, load {row['load'][0]}-{row['load'][1]}",
+        f"(open, upgrade, compaction), formats after {row['formats']}, load {row['load'][0]}-{row['load'][1]}; "
+        f"compaction {row['compaction']}",
         f"  notice before: {row['notice']}",
         "  store size, KB per sentence (" + ", ".join(keys) + "):",
     ]

@@ -11,20 +11,20 @@ import numpy as np
 
 from retrieval.index.manifest import FORMAT, read_manifest
 from retrieval.index.sentence_text import TEXT_KEY, get_with_texts
-from retrieval.index.store import SQLITE_FILE
+from retrieval.index.store import FULL_TEXT_TABLE, SQLITE_FILE, compact
 from retrieval.pipeline import Khabar
 from tests.conftest import RecordingEmbedder, as_format_3, make_settings
 
 QUESTION = "متى وصل قاآني إلى العراق والتقى الكاظمي؟"
 
 
-def full_text_chars(chroma_dir: Path) -> int:
-    """Characters in the full-text index of a Chroma folder (an index khabar never queries)."""
+def full_text(chroma_dir: Path) -> tuple[int, int]:
+    """Characters in, and bytes on disk of, the full-text index of a Chroma folder (khabar never queries it)."""
     db = sqlite3.connect(f"file:{chroma_dir / SQLITE_FILE}?mode=ro", uri=True)
     try:
-        return db.execute(
-            "SELECT coalesce(sum(length(string_value)), 0) FROM embedding_fulltext_search"
-        ).fetchone()[0]
+        chars = f"SELECT coalesce(sum(length(string_value)), 0) FROM {FULL_TEXT_TABLE}"
+        pages = f"SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE '{FULL_TEXT_TABLE}%'"
+        return db.execute(chars).fetchone()[0], db.execute(pages).fetchone()[0]
     finally:
         db.close()
 
@@ -52,11 +52,11 @@ def test_sentence_texts_are_metadata_and_the_full_text_index_stays_empty(
 ) -> None:
     rows = seeded_kb.store.sentences.get(include=["metadatas", "documents"])
     assert all(m[TEXT_KEY] for m in rows["metadatas"]) and not any(rows["documents"])
-    assert full_text_chars(seeded_dir / "chroma") == 0
+    assert full_text(seeded_dir / "chroma")[0] == 0
 
 
 def test_a_store_of_format_3_answers_and_is_moved_in_place_freeing_the_full_text_index(
-    seeded_copy: Path,
+    seeded_copy: Path, seeded_dir: Path
 ) -> None:
     kb = Khabar(make_settings(seeded_copy))
     fresh = kb.store.sentences.get(include=["metadatas", "embeddings"])
@@ -70,6 +70,10 @@ def test_a_store_of_format_3_answers_and_is_moved_in_place_freeing_the_full_text
         documents=[""] * len(moved["ids"]),
         metadatas=[{TEXT_KEY: t} for t in moved["texts"]],
     )
-    assert full_text_chars(seeded_copy / "chroma") > 1000
+    assert compact(kb.store).error == ""
+    chars, old_bytes = full_text(seeded_copy / "chroma")
+    assert chars > 1000
     assert_upgraded_in_place(Khabar(make_settings(seeded_copy)), fresh, expected)
-    assert full_text_chars(seeded_copy / "chroma") == 0
+    # the upgrade's compaction gives the index's pages back: as small as in a store written as format 4
+    new_bytes = full_text(seeded_dir / "chroma")[1]
+    assert full_text(seeded_copy / "chroma") == (0, new_bytes) and old_bytes > new_bytes

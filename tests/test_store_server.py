@@ -17,7 +17,7 @@ from retrieval.index.store import StoreError, open_store
 from retrieval.pipeline import Khabar
 from tests.chat_process import KHABAR, ChatProcess
 from tests.conftest import SEEDS, as_format_3, make_settings
-from tests.test_store_format import QUESTION, assert_upgraded_in_place, full_text_chars
+from tests.test_store_format import QUESTION, assert_upgraded_in_place, full_text
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
 
@@ -185,6 +185,6 @@ def test_a_server_store_of_format_3_answers_and_is_moved_in_place(
     kb = Khabar(settings)
     fresh = kb.store.sentences.get(include=["metadatas", "embeddings"])
     as_format_3(kb)
-    assert full_text_chars(own_server.path / "db") > 1000
+    assert full_text(own_server.path / "db")[0] > 1000
     assert_upgraded_in_place(Khabar(settings), fresh, seeded_kb.ask(QUESTION).citations[0].sentence_id)
-    assert full_text_chars(own_server.path / "db") == 0
+    assert full_text(own_server.path / "db")[0] == 0

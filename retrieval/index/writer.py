@@ -220,7 +220,7 @@ class Indexer:
             stats.removed = len(gone)
         changed = stats.added + stats.updated + stats.removed + stats.repaired + stats.upgraded
         if self.compact_after and changed and not self.store.server:
-            stats.compaction = compact(self.store)
+            stats.compaction = compact(self.store, rebuild=bool(stats.upgraded))
         return stats
 
     def _triage(
