@@ -28,7 +28,10 @@ CHILD = r"""
 import json, os, statistics, sys, time
 from pathlib import Path
 from retrieval.pipeline import Khabar
-from retrieval.evaluation.questions import load_questions
+try:
+    from retrieval.evaluation.questions import load_questions
+except ImportError:  # a tree from before the layout move (issue 11)
+    from retrieval.questions import load_questions
 from retrieval.settings import Settings
 corpus, data_dir, limit, *sets = sys.argv[1:]
 kb = Khabar(Settings(_env_file=None, data_dir=Path(data_dir), embed_threads=1))
@@ -62,8 +65,9 @@ def measure(tree: Path, corpus: Path, limit: int, sets: list[Path]) -> dict:
             cwd=tree,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if done.returncode:
+            raise SystemExit(f"{tree} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 
 @dataclass
@@ -36,16 +37,7 @@ class Reply:
 Script = Reply | str | Callable[[dict[str, Any]], "Reply | str"]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (the timeout test) is expected; anything else is printed as usual."""
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """Start with `with FakeOpenAI() as fake:`; `fake.url` is the base URL; `fake.requests` what arrived."""
 
     def __init__(self) -> None:
@@ -54,12 +46,11 @@ class FakeOpenAI:
         self._script: list[Script] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def script(self, *replies: Script) -> None:
         """Queue replies, one per coming request, in order."""
@@ -77,14 +68,9 @@ class FakeOpenAI:
             self._script.clear()
             self.errors.clear()
 
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:

@@ -17,14 +17,15 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote
+
+from tests.local_server import LocalServer
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -34,15 +35,6 @@ HTML_TAGS = {
     "blockquote", "tg-emoji",
 }  # fmt: skip
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up (the bot stopping mid long poll) is normal here, not worth a traceback."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class _Drop(Exception):
@@ -175,7 +167,7 @@ class _State:
     webhook: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     """The fake server; use as a context manager or call start()/stop()."""
 
     def __init__(self, token: str, username: str = "khabar_test_bot", bot_id: int = 7_000_000_001):
@@ -207,14 +199,9 @@ class FakeTelegram:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     # ---- lifecycle ----
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
@@ -225,22 +212,11 @@ class FakeTelegram:
     def username(self) -> str:
         return self.bot_user["username"]
 
-    def start(self) -> FakeTelegram:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         with self._cond:
             self._closing = True
             self._cond.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # ---- what tests inject ----
 

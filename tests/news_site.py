@@ -14,16 +14,16 @@ import contextlib
 import hashlib
 import html
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from string import Template
 
 from lxml import html as lxml_html
 
 from retrieval.text.arabic import normalize, split_sentences
+from tests.local_server import LocalServer
 
 PAGES = Path(__file__).resolve().parent / "pages"
 FEED_MODIFIED = "Wed, 10 Nov 2021 08:00:00 GMT"
@@ -107,7 +107,7 @@ def boilerplate_sentences(story: dict, base: str) -> set[str]:
     return found
 
 
-class NewsSite:
+class NewsSite(LocalServer):
     """The site on a local port; `with NewsSite() as site:` starts and stops it. `hits` counts requests."""
 
     def __init__(self, slow_seconds: float = 1.0, huge_bytes: int = 11 * 1024 * 1024):
@@ -115,19 +115,9 @@ class NewsSite:
         self.huge_bytes = huge_bytes
         self.hits: dict[str, int] = {}
         self.routes: dict[str, Response] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(self._handler())
+        self.base = f"http://127.0.0.1:{self.port}"
         self._build()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> NewsSite:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path.lstrip('/')}"

@@ -41,6 +41,20 @@ def test_a_word_without_a_counterpart_adds_nothing() -> None:
     assert question_tokens(["x"], matrix[:1], None) == ["x"]  # no vocabulary: the tokens as they were
 
 
+def test_an_outlier_with_a_low_cosine_is_no_translation() -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.normal(size=(500, 256)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vocabulary = Vocabulary(tuple(f"w{i}" for i in range(500)), matrix)
+    other = rng.normal(size=256)
+    other -= (other @ matrix[7]) * matrix[7]
+    question = 0.5 * matrix[7] + np.sqrt(0.75) * other / np.linalg.norm(
+        other
+    )  # cosine 0.5 with w7, far above the rest
+    assert translated_tokens(question[None, :], vocabulary) == []  # below COS_MIN, however many deviations
+    assert translated_tokens(question[None, :], vocabulary, cos_min=0.4) == ["w7"]
+
+
 def test_the_vocabulary_is_kept_beside_the_bm25_index_and_a_broken_copy_is_refused(
     seeded_kb, tmp_path: Path
 ) -> None:

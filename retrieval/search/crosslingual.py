@@ -7,7 +7,7 @@ question word's cosines with the whole vocabulary become z-scores, and the words
 "طائرات", "مسيرات") join the question's BM25 tokens, for the lexical candidates and the lexical features alike.
 The answer still quotes the Arabic sentences as they are; nothing is translated for the reader.
 
-`Z_MIN` and `PER_WORD` were chosen on XQuAD en out-of-fold among six pairs (README, Tuning).
+`Z_MIN`, `COS_MIN` and `PER_WORD` were chosen on XQuAD en out-of-fold (README, Tuning).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import numpy as np
 
 from retrieval.search.words import Word, content_words
 
-Z_MIN = 3.0  # a vocabulary word this many deviations above a question word's mean cosine is its translation
+Z_MIN = 3.5  # a vocabulary word this many deviations above a question word's mean cosine is its translation,
+COS_MIN = 0.6  # if its cosine is this high too: a small vocabulary always has some outlier ("cake" -> "مفخخ")
 PER_WORD = 3  # at most this many translations per question word
 _KEYS, _MATRIX = "vocabulary.json", "vocabulary.npy"
 
@@ -62,7 +63,11 @@ class Vocabulary:
 
 
 def translated_tokens(
-    question_vectors: np.ndarray, vocabulary: Vocabulary, z_min: float = Z_MIN, per_word: int = PER_WORD
+    question_vectors: np.ndarray,
+    vocabulary: Vocabulary,
+    z_min: float = Z_MIN,
+    cos_min: float = COS_MIN,
+    per_word: int = PER_WORD,
 ) -> list[str]:
     """BM25 stems of the vocabulary words that stand out for each question word (rows of `question_vectors`),
     best first per word, without repeats."""
@@ -74,10 +79,10 @@ def translated_tokens(
     z = (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
     k = min(per_word, z.shape[1])
     tokens: dict[str, None] = {}
-    for row in z:
+    for row, cosines in zip(z, sims, strict=True):
         best = np.argpartition(-row, k - 1)[:k]
         for j in best[np.argsort(-row[best])]:
-            if row[j] >= z_min:
+            if row[j] >= z_min and cosines[j] >= cos_min:
                 tokens[vocabulary.stems[int(j)]] = None
     return list(tokens)
 
