@@ -750,7 +750,7 @@ def wal_scale_report(n: int, thresholds: list[int], group: int, work: Path) -> l
     return lines
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=tuple(CORPORA), nargs="+", default=list(CORPORA))
     parser.add_argument("--rounds", type=int, default=0, help="0: 2 for small corpora, 1 for xquad.")
@@ -788,7 +788,11 @@ def main() -> None:
         help="Time reading candidate sentences' texts from a store of format 3 and one of format 4.",
     )
     parser.add_argument("--job", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     if args.job:
         spec = json.loads(args.job)
         print(json.dumps(JOBS[spec["kind"]](spec)))
