@@ -13,6 +13,7 @@ The answer still quotes the Arabic sentences as they are; nothing is translated 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,13 @@ class Vocabulary:
         return cls(tuple(w.stem for w in words), matrix)
 
     def save(self, folder: Path) -> None:
+        """Each file written whole and then renamed, so a process reading beside this one never sees half."""
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / _MATRIX, self.matrix.astype(np.float16))
-        (folder / _KEYS).write_text(json.dumps(list(self.stems), ensure_ascii=False), "utf-8")
+        with open(folder / f"{_MATRIX}.tmp", "wb") as out:
+            np.save(out, self.matrix.astype(np.float16))
+        (folder / f"{_KEYS}.tmp").write_text(json.dumps(list(self.stems), ensure_ascii=False), "utf-8")
+        os.replace(folder / f"{_MATRIX}.tmp", folder / _MATRIX)
+        os.replace(folder / f"{_KEYS}.tmp", folder / _KEYS)
 
     @classmethod
     def load(cls, folder: Path) -> Vocabulary:
