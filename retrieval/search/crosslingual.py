@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.search.word_vectors import one_blas_thread
 from retrieval.search.words import Word, content_words
 
 Z_MIN = 3.5  # a vocabulary word this many deviations above a question word's mean cosine is its translation,
@@ -80,7 +81,8 @@ def translated_tokens(
         return []
     q = np.asarray(question_vectors, dtype=np.float32)
     q = q / (np.linalg.norm(q, axis=1, keepdims=True) + 1e-9)
-    sims = q @ vocabulary.matrix.T  # (question words, vocabulary)
+    with one_blas_thread():
+        sims = q @ vocabulary.matrix.T  # (question words, vocabulary)
     z = (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
     k = min(per_word, z.shape[1])
     tokens: dict[str, None] = {}
