@@ -601,7 +601,7 @@ def _parse_args() -> argparse.Namespace:
         "--negatives", nargs="+", default=["hidden"], help="abstention negatives: hidden, hidden_sentence"
     )
     parser.add_argument(
-        "--answer-rate", type=float, default=0.96, help="answerable training questions answered"
+        "--answer-rate", type=float, default=0.965, help="answerable training questions answered"
     )
     parser.add_argument(
         "--second-precision", type=float, default=0.8, help="least precision of a second citation"

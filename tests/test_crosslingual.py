@@ -59,6 +59,7 @@ def test_the_vocabulary_is_kept_beside_the_bm25_index_and_a_broken_copy_is_refus
     seeded_kb, tmp_path: Path
 ) -> None:
     searcher: Searcher = seeded_kb.searcher
+    searcher.refresh()
     built = searcher.vocabulary()
     saved = Vocabulary.load(searcher._lexical_folder)  # written on first use, read by the next process
     assert saved.stems == built.stems

@@ -12,6 +12,7 @@ import math
 import shutil
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import bm25s
@@ -72,7 +73,7 @@ class LexicalIndex:
         best = best[np.argsort(-scores[best])]
         return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
-    def coverage(self, query_tokens: list[str], sentences: list[set[str]]) -> np.ndarray:
+    def coverage(self, query_tokens: list[str], sentences: Sequence[AbstractSet[str]]) -> np.ndarray:
         """Per sentence, the share of the query's idf mass it contains: 1.0 = every query word, rare ones
         weigh more. The query's weights are computed once for all the sentences.
 

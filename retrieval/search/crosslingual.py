@@ -13,12 +13,14 @@ The answer still quotes the Arabic sentences as they are; nothing is translated 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from retrieval.search.word_vectors import one_blas_thread
 from retrieval.search.words import Word, content_words
 
 Z_MIN = 3.5  # a vocabulary word this many deviations above a question word's mean cosine is its translation,
@@ -48,9 +50,13 @@ class Vocabulary:
         return cls(tuple(w.stem for w in words), matrix)
 
     def save(self, folder: Path) -> None:
+        """Each file written whole and then renamed, so a process reading beside this one never sees half."""
         folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / _MATRIX, self.matrix.astype(np.float16))
-        (folder / _KEYS).write_text(json.dumps(list(self.stems), ensure_ascii=False), "utf-8")
+        with open(folder / f"{_MATRIX}.tmp", "wb") as out:
+            np.save(out, self.matrix.astype(np.float16))
+        (folder / f"{_KEYS}.tmp").write_text(json.dumps(list(self.stems), ensure_ascii=False), "utf-8")
+        os.replace(folder / f"{_MATRIX}.tmp", folder / _MATRIX)
+        os.replace(folder / f"{_KEYS}.tmp", folder / _KEYS)
 
     @classmethod
     def load(cls, folder: Path) -> Vocabulary:
@@ -75,7 +81,8 @@ def translated_tokens(
         return []
     q = np.asarray(question_vectors, dtype=np.float32)
     q = q / (np.linalg.norm(q, axis=1, keepdims=True) + 1e-9)
-    sims = q @ vocabulary.matrix.T  # (question words, vocabulary)
+    with one_blas_thread():
+        sims = q @ vocabulary.matrix.T  # (question words, vocabulary)
     z = (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
     k = min(per_word, z.shape[1])
     tokens: dict[str, None] = {}

@@ -12,6 +12,7 @@ import math
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -253,7 +254,7 @@ class Searcher:
             ns=np.array([int(m.get("n", 0)) for m in rows.metas]),
             texts=rows.texts,
             dense=rows.vectors @ query,
-            lexical=self.lexical.coverage(q_tokens, [set(tokenize(t)) for t in rows.texts]),
+            lexical=self.lexical.coverage(q_tokens, [_token_set(t) for t in rows.texts]),
             doc_dense={d: dense_doc[d] for d in candidates},
             vectors=rows.vectors,
             query=query,
@@ -419,6 +420,12 @@ class Searcher:
             for meta, sim in zip(rows["metadatas"], sims, strict=True):
                 best[meta["doc_id"]] = max(best[meta["doc_id"]], float(sim))
         return best
+
+
+@lru_cache(maxsize=50_000)
+def _token_set(text: str) -> frozenset[str]:
+    """A sentence's BM25 tokens: the same candidate sentences come back question after question."""
+    return frozenset(tokenize(text))
 
 
 def _skey(meta: dict, text: str) -> str:

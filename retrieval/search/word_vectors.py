@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -29,6 +30,12 @@ MEMORY_WORDS = (
     200_000  # word vectors kept in memory (float16: ~200 MB at most); then read again from the file
 )
 _BLAS = ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context in which numpy's BLAS runs on one thread: for the small products of search, extra BLAS threads
+    only spin against the other work on a loaded machine (align took several times longer on two)."""
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 class WordVectors:
@@ -149,5 +156,5 @@ class WordVectors:
             return lexical.idf(stem) if stem in lexical.df else None
 
         counted = counted_words(question) if expected_type(question) == "number" else ()
-        with _BLAS.limit(limits=1, user_api="blas"):  # small products: BLAS threads only cost here
+        with one_blas_thread():
             return align(words, vectors, texts, self.lookup, idf, counted)
