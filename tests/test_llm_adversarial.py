@@ -16,6 +16,7 @@ from retrieval.answer.verify.contacts import contacts_in
 from retrieval.answer.verify.facts import fact_mismatch
 from retrieval.answer.verify.names import missing_names
 from retrieval.answer.verify.negation import polarity
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.pipeline import Khabar
 from retrieval.text.numbers import read_numbers
 from retrieval.text.planted import planted_sentences
@@ -67,8 +68,8 @@ def test_adversarial_reply_ends_correctly(kb: Khabar, server: FakeOpenAI, case: 
         [s.reason for s in answer.sentences],
     )
     assert server.unused == 0 or answer.abstained
-    rows = kb.store.sentences.get(ids=[c.sentence_id for c in answer.citations], include=["documents"])
-    stored = dict(zip(rows["ids"], rows["documents"], strict=True))
+    rows = get_with_texts(kb.store.sentences, ids=[c.sentence_id for c in answer.citations])
+    stored = dict(zip(rows["ids"], rows["texts"], strict=True))
     assert all(c.text == stored[c.sentence_id] for c in answer.citations)  # verbatim, from the store
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from prompts import phrases
 from retrieval.answer.extractive import Answer
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.pipeline import Khabar
 from tests.conftest import make_settings
 from tests.fake_openai import FakeOpenAI, Reply, kind, last_user_message, source_number, sources
@@ -46,8 +47,8 @@ def kb(server: FakeOpenAI, seeded_dir: Path) -> Khabar:
 def assert_citations_given_and_verbatim(kb: Khabar, answer: Answer, body: dict | None) -> None:
     """The rule that matters most: a citation is a stored sentence, and (LLM mode) the one given as [n]."""
     assert answer.citations or answer.abstained
-    stored = kb.store.sentences.get(ids=[c.sentence_id for c in answer.citations], include=["documents"])
-    texts = dict(zip(stored["ids"], stored["documents"], strict=True))
+    stored = get_with_texts(kb.store.sentences, ids=[c.sentence_id for c in answer.citations])
+    texts = dict(zip(stored["ids"], stored["texts"], strict=True))
     given = sources(body) if body else {}
     for c in answer.citations:
         assert c.text == texts[c.sentence_id]

@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.telegram import build_application
 from retrieval.index.manifest import COMPLETE, read_manifest
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.pipeline import Khabar
 from retrieval.text.dates import DateRange
 from tests.adversarial_cases import PLANTED_ARTICLE, PLANTED_MARKS, Q_DRONES_AR, Q_DRONES_EN
@@ -142,7 +143,7 @@ def test_ingest_of_pages_feeds_and_saved_pages_reports_each_failure_and_stores_t
     deal = by_url[site.url(DEAL)]
     assert (deal.published, deal.source) == ("2021-11-08", "الرافدين نيوز")
     forum = by_url[site.url("basra/news.php?id=1188")]
-    [first] = kb.store.sentences.get(ids=[f"{forum.doc_id}:1"], include=["documents"])["documents"]
+    [first] = get_with_texts(kb.store.sentences, ids=[f"{forum.doc_id}:1"])["texts"]
     assert (
         forum.source == "منتدى البصرة الإخباري" and "ميناء أم قصر" in first
     )  # windows-1256, declared otherwise
@@ -358,5 +359,5 @@ def test_a_page_whose_text_changed_replaces_its_old_version(news: News, kb: Khab
     stats = kb.ingest([], urls=[news.site.url(TOMATO)])  # (the module's last test: nothing is put back)
     assert (stats.added, stats.updated, stats.failures) == (0, 1, [])
     doc_id = next(e.doc_id for e in read_manifest(kb.store).values() if e.url == news.site.url(TOMATO))
-    texts = kb.store.sentences.get(where={"doc_id": doc_id}, include=["documents"])["documents"]
+    texts = get_with_texts(kb.store.sentences, where={"doc_id": doc_id})["texts"]
     assert any("ثلاثة آلاف دينار" in t for t in texts) and not any("ألفي دينار" in t for t in texts)

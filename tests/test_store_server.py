@@ -16,7 +16,8 @@ import pytest
 from retrieval.index.store import StoreError, open_store
 from retrieval.pipeline import Khabar
 from tests.chat_process import KHABAR, ChatProcess
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, as_format_3, make_settings
+from tests.test_store_format import QUESTION, assert_upgraded_in_place, full_text
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
 
@@ -127,13 +128,8 @@ def own_server(tmp_path: Path, seeded_kb: Khabar) -> Iterator[ServerProcess]:
     server.start()
     target = open_store(tmp_path, server.url)
     for name in ("sentences", "chunks", "articles", "state"):
-        rows = getattr(seeded_kb.store, name).get(include=["documents", "metadatas", "embeddings"])
-        getattr(target, name).add(
-            ids=rows["ids"],
-            documents=rows["documents"],
-            metadatas=rows["metadatas"],
-            embeddings=rows["embeddings"],
-        )
+        rows = getattr(seeded_kb.store, name).get(include=["metadatas", "embeddings"])
+        getattr(target, name).add(ids=rows["ids"], metadatas=rows["metadatas"], embeddings=rows["embeddings"])
     yield server
     if server.proc and server.proc.poll() is None:
         server.signal(signal.SIGCONT)
@@ -180,3 +176,15 @@ def test_frozen_server_gives_one_line_within_the_timeout_and_chat_survives_it_an
         assert "بثلاث طائرات مسيرة" in kept  # the sources of the last answer were kept through it all
         assert "قاآني" in chat.say("من هو قاآني؟", "[1]")
         assert chat.close().count("The conversation is kept") == 2
+
+
+def test_a_server_store_of_format_3_answers_and_is_moved_in_place(
+    own_server: ServerProcess, tmp_path: Path, seeded_kb: Khabar
+) -> None:
+    settings = make_settings(tmp_path / "data", chroma_url=own_server.url)
+    kb = Khabar(settings)
+    fresh = kb.store.sentences.get(include=["metadatas", "embeddings"])
+    as_format_3(kb)
+    assert full_text(own_server.path / "db")[0] > 1000
+    assert_upgraded_in_place(Khabar(settings), fresh, seeded_kb.ask(QUESTION).citations[0].sentence_id)
+    assert full_text(own_server.path / "db")[0] == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import OPEN_LOCK, SQLITE_FILE, compact
 from retrieval.pipeline import Khabar
 from tests.conftest import SEEDS, make_settings
@@ -94,7 +95,7 @@ def test_a_compaction_that_cannot_run_says_so_in_one_line_and_changes_nothing(se
 def test_the_use_vectors_get_a_thin_graph_and_come_back_as_embedded(seeded_kb: Khabar) -> None:
     config = seeded_kb.use.collection.configuration["hnsw"]
     assert (config["max_neighbors"], config["space"]) == (4, "cosine")
-    texts = seeded_kb.store.sentences.get(limit=3, include=["documents"])["documents"]
+    texts = get_with_texts(seeded_kb.store.sentences, limit=3)["texts"]
     stored = seeded_kb.use.get(texts)
     assert np.allclose(stored, seeded_kb.use_embedder.vectors(texts), atol=1e-6)
 
@@ -105,8 +106,8 @@ from chromadb.config import Settings
 client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
 sentences = client.get_collection("khabar_sentences")
 for _ in sys.stdin:
-    rows = sentences.get(include=["documents", "metadatas"])
-    print(len(rows["ids"]), hash(tuple(rows["documents"])), flush=True)
+    rows = sentences.get(include=["metadatas"])
+    print(len(rows["ids"]), hash(tuple(m["text"] for m in rows["metadatas"])), flush=True)
 """
 
 

@@ -14,11 +14,13 @@ from retrieval.corpus.dedup import THRESHOLD, DuplicateIndex, Signature
 from retrieval.index.store import Store, StoreError
 
 COMPLETE, PENDING = "complete", "pending"
-FORMAT = 3
-"""3: records written directly (only the metadata khabar reads); 2: through llama-index, with the news metadata
-(url, published_day, source, skey, planted, minhash); 1 (no `format`): without it. Older formats are rewritten
-in place by the next ingest (`Indexer.upgrade`); a newer one is refused (`check_format`)."""
+FORMAT = 4
+"""4: sentence texts in their metadata, not in Chroma's documents (`retrieval.index.sentence_text`); 3: records
+written directly (only the metadata khabar reads); 2: through llama-index, with the news metadata (url,
+published_day, source, skey, planted, minhash); 1 (no `format`): without it. Older formats answer as before and
+are rewritten in place by the next ingest (`Indexer.upgrade`); a newer one is refused (`check_format`)."""
 DAY_ON_CHUNKS = 2  # the first format whose chunks carry `published_day`
+DIRECT_RECORDS = 3  # the first format written without llama-index (its MinHash is kept by an upgrade)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ DEFAULT_TIMEOUT = 30.0
 # held while a process opens (creates) the embedded store, and while compacting it
 OPEN_LOCK = "khabar-open.lock"
 SQLITE_FILE = "chroma.sqlite3"
+FULL_TEXT_TABLE = "embedding_fulltext_search"  # Chroma's FTS5 index of documents (empty in store format 4)
 _INCREMENTAL = 2  # PRAGMA auto_vacuum value
 
 
@@ -278,7 +279,7 @@ class Compaction:
     error: str = ""
 
 
-def compact(store: Store, timeout: float = 5.0) -> Compaction:
+def compact(store: Store, timeout: float = 5.0, rebuild: bool = False) -> Compaction:
     """Give the pages of deleted rows back to the file system: Chroma's SQLite file never shrinks by itself
     (rows of replaced or removed articles and write-ahead queue rows that Chroma prunes become free pages).
 
@@ -288,6 +289,11 @@ def compact(store: Store, timeout: float = 5.0) -> Compaction:
     keeps working, and one that fails (a process in the middle of a write, a full disk) leaves the file as it
     was. The store's open lock is held meanwhile, so no process creates Chroma's tables at the same time.
     HNSW files are Chroma's and untouched. A server store is the server's business: nothing is done.
+
+    `rebuild` (after an upgrade rewrote every record in place): merge Chroma's full-text index (FTS5
+    'optimize': the same rows, its deleted entries dropped; an emptied document otherwise keeps its old
+    text's entries) and run a full VACUUM, which packs the pages the rewrite left half full (incremental
+    vacuuming only gives back whole free pages).
     """
     if store.server or store.read_only:
         return Compaction()
@@ -300,7 +306,14 @@ def compact(store: Store, timeout: float = 5.0) -> Compaction:
         with FileLock(str(folder / OPEN_LOCK), timeout=timeout):
             db = sqlite3.connect(database, timeout=timeout, isolation_level=None)
             try:
-                if db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+                if (
+                    rebuild
+                    and db.execute(
+                        "SELECT 1 FROM sqlite_master WHERE name = ?", (FULL_TEXT_TABLE,)
+                    ).fetchone()
+                ):
+                    db.execute(f"INSERT INTO {FULL_TEXT_TABLE}({FULL_TEXT_TABLE}) VALUES ('optimize')")
+                if rebuild or db.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
                     db.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
                     db.execute("VACUUM")
                     result.full = True

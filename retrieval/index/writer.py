@@ -9,10 +9,12 @@ What is decided once, at ingest, travels with the records: each sentence carries
 article's publication day (the date filter of dense search); each manifest record the article's title, link,
 date, outlet and MinHash signature, which search reads from there.
 
-Records are written with `collection.upsert` and carry only what khabar reads (store format 3). Stores of
-format 2 were written through llama-index, whose records also hold a JSON copy of each node (`_node_content`)
-and ids khabar never reads; format 1 lacks the news metadata. The next ingest rewrites older records in place
-(`Indexer.upgrade`), without re-embedding; a store of a newer format is refused (`check_format`).
+Records are written with `collection.upsert` and carry only what khabar reads, sentence texts in their metadata
+(store format 4: no Chroma documents, so nothing goes into Chroma's full-text index). Stores of format 3 keep
+texts in documents; format 2 was written through llama-index, whose records also hold a JSON copy of each node
+(`_node_content`) and ids khabar never reads; format 1 lacks the news metadata. The next ingest rewrites older
+records in place (`Indexer.upgrade`), without re-embedding; a store of a newer format is refused
+(`check_format`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from retrieval.corpus.pages import PAGE_SUFFIXES
 from retrieval.index.embedding import DIMENSIONS, Embedder
 from retrieval.index.manifest import (
     COMPLETE,
+    DIRECT_RECORDS,
     FORMAT,
     PENDING,
     ManifestEntry,
@@ -40,6 +43,7 @@ from retrieval.index.manifest import (
     duplicate_index,
     read_manifest,
 )
+from retrieval.index.sentence_text import TEXT_KEY, get_with_texts
 from retrieval.index.store import Compaction, Store, compact
 from retrieval.text.planted import planted_sentences
 
@@ -216,7 +220,7 @@ class Indexer:
             stats.removed = len(gone)
         changed = stats.added + stats.updated + stats.removed + stats.repaired + stats.upgraded
         if self.compact_after and changed and not self.store.server:
-            stats.compaction = compact(self.store)
+            stats.compaction = compact(self.store, rebuild=bool(stats.upgraded))
         return stats
 
     def _triage(
@@ -317,15 +321,17 @@ class Indexer:
 
     def upgrade(self, manifest: dict[str, ManifestEntry], group: int = 200) -> int:
         """Rewrite the records of complete articles written by an older version as this one writes them: the
-        news metadata (wire-copy keys, planted flags, a MinHash) computed from their stored sentences, and
-        llama-index's fields (format 2 and older) dropped. Nothing is re-embedded. Safe to interrupt (the
-        article records are marked last)."""
+        news metadata (wire-copy keys, planted flags, a MinHash) computed from their stored sentences,
+        llama-index's fields (format 2 and older) dropped, and sentence texts moved from documents into the
+        metadata (format 3 and older). Nothing is re-embedded. Safe to interrupt (the article records are
+        marked last, and texts are read from either place)."""
         old = [e for e in manifest.values() if e.status == COMPLETE and e.format < FORMAT]
         for start in range(0, len(old), group):
             batch = old[start : start + group]
             ids = [f"{e.doc_id}:{n}" for e in batch for n in range(e.sentences)]
-            rows = self.store.sentences.get(ids=ids, include=["documents"]) if ids else {"ids": []}
-            texts = dict(zip(rows["ids"], rows.get("documents") or [], strict=False))
+            rows = get_with_texts(self.store.sentences, ids=ids, include=["embeddings"])
+            texts = dict(zip(rows["ids"], rows["texts"], strict=True))
+            vectors = dict(zip(rows["ids"], rows["embeddings"], strict=True))
             cids = [f"{e.doc_id}#{k}" for e in batch for k in range(e.chunks)]
             crows = self.store.chunks.get(ids=cids, include=["metadatas"]) if cids else {"ids": []}
             spans = {
@@ -334,7 +340,7 @@ class Indexer:
             sentence_ids, sentence_metas, chunk_ids, chunk_metas, records = [], [], [], [], []
             for entry in batch:
                 own = [
-                    (i, texts[i] or "")
+                    (i, texts[i])
                     for i in (f"{entry.doc_id}:{n}" for n in range(entry.sentences))
                     if i in texts
                 ]
@@ -350,12 +356,20 @@ class Indexer:
                         chunk_ids.append(cid)
                         meta = _chunk_metadata(entry.doc_id, entry.published_day, *spans[cid])
                         chunk_metas.append({**dict.fromkeys(_OLD_CHUNK_KEYS), **meta})
-                minhash = signature("\n".join(t for _, t in own)).encode()
+                kept = entry.minhash if entry.format >= DIRECT_RECORDS else ""
+                minhash = kept or signature("\n".join(t for _, t in own)).encode()
                 records.append({"minhash": minhash, "format": FORMAT, "published_day": entry.published_day})
                 manifest[entry.doc_id] = replace(entry, minhash=minhash, format=FORMAT)
             for begin in range(0, len(sentence_ids), 5000):
+                part = sentence_ids[begin : begin + 5000]
+                # The texts move into the metadata and the documents are emptied, so that Chroma drops them
+                # from its full-text index. Chroma's client embeds a document given without a vector, so each
+                # record's own stored vector is written back with it: nothing is re-embedded.
                 self.store.sentences.update(
-                    ids=sentence_ids[begin : begin + 5000], metadatas=sentence_metas[begin : begin + 5000]
+                    ids=part,
+                    embeddings=[vectors[i] for i in part],
+                    documents=[""] * len(part),
+                    metadatas=sentence_metas[begin : begin + 5000],
                 )
             for begin in range(0, len(chunk_ids), 5000):
                 self.store.chunks.update(
@@ -395,7 +409,6 @@ class Indexer:
             self.store.sentences.upsert(
                 ids=[s.id for _, _, s in part],
                 embeddings=vectors[start : start + UPSERT_ROWS],
-                documents=[s.text for _, _, s in part],
                 metadatas=[
                     _sentence_metadata(p.article.doc_id, s.n, s.text, p.planted.get(i, ""))
                     for p, i, s in part
@@ -451,10 +464,11 @@ class Indexer:
 
 
 def _sentence_metadata(doc_id: str, n: int, text: str, planted: str) -> dict[str, str | int]:
-    """What a sentence record carries besides its text and vector: its article and place (search fetches an
-    article's sentences by id, in order), its wire-copy key ("" for a sentence too short to tell) and why it is
-    planted ("" if not). Title, link, date and outlet are the article's, read from its manifest record."""
-    return {"doc_id": doc_id, "n": n, "skey": sentence_key(text) or "", "planted": planted}
+    """What a sentence record carries besides its vector: its article and place (search fetches an article's
+    sentences by id, in order), its wire-copy key ("" for a sentence too short to tell), why it is planted
+    ("" if not) and its text (`retrieval.index.sentence_text`). Title, link, date and outlet are the
+    article's, read from its manifest record."""
+    return {"doc_id": doc_id, "n": n, "skey": sentence_key(text) or "", "planted": planted, TEXT_KEY: text}
 
 
 def _chunk_metadata(doc_id: str, published_day: int, first: int, last: int) -> dict[str, int | str]:

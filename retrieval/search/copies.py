@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from retrieval.corpus.dedup import THRESHOLD, DuplicateIndex, Signature, sentence_key, similar_sentences
 from retrieval.index.manifest import ManifestEntry, duplicate_index
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import Store
 
 
@@ -70,8 +71,8 @@ class WireCopies:
         pairs = []
         for other in others:
             ids = [f"{other}:{n}" for n in range(manifest[other].sentences)]
-            rows = self.store.sentences.get(ids=ids, include=["documents"])
-            texts = [t or "" for t in rows["documents"]]
+            rows = get_with_texts(self.store.sentences, ids=ids)
+            texts = rows["texts"]
             for _, j, _ in similar_sentences([text], texts):
                 pairs.append((other, rows["ids"][j]))
         return pairs

@@ -27,6 +27,7 @@ from retrieval.index.manifest import (
     corpus_fingerprint,
     read_generation,
 )
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import Store
 from retrieval.index.use_vectors import USEVectors
 from retrieval.search.answer_type import expected_type, supplies
@@ -181,8 +182,8 @@ class Searcher:
         ids, texts = [], []
         total = self.store.sentences.count()
         for offset in range(0, total, 5000):
-            page = self.store.sentences.get(include=["documents", "metadatas"], limit=5000, offset=offset)
-            for sid, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True):
+            page = get_with_texts(self.store.sentences, limit=5000, offset=offset)
+            for sid, text, meta in zip(page["ids"], page["texts"], page["metadatas"], strict=True):
                 if meta.get("doc_id") in self.manifest:
                     ids.append(sid)
                     texts.append(text or "")
@@ -310,7 +311,7 @@ class Searcher:
         # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
         # stays fast at 100k sentences where a `doc_id` filter scans. Rows come back in article order.
         sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
-        rows = self.store.sentences.get(ids=sentence_ids, include=["documents", "metadatas", "embeddings"])
+        rows = get_with_texts(self.store.sentences, ids=sentence_ids, include=["embeddings"])
         position = {sid: i for i, sid in enumerate(rows["ids"])}
         planted = _planted(rows)
         keep = _one_copy(
@@ -319,14 +320,14 @@ class Searcher:
                 for sid in sentence_ids
                 if sid in position
                 and not planted.get(sid)
-                and not (exclude_in and (rows["documents"][position[sid]] or "") in exclude_in)
+                and not (exclude_in and (rows["texts"][position[sid]]) in exclude_in)
             ],
             rows,
             dense_doc,
         )
         return _Rows(
             ids=[rows["ids"][i] for i in keep],
-            texts=[rows["documents"][i] or "" for i in keep],
+            texts=[rows["texts"][i] for i in keep],
             metas=[rows["metadatas"][i] for i in keep],
             vectors=np.asarray([rows["embeddings"][i] for i in keep], dtype=np.float32),
         )
@@ -437,7 +438,7 @@ def _planted(rows: dict) -> dict[str, str]:
     no flag: its article's sentences (all fetched here) are judged as ingest would judge them."""
     flagged: dict[str, str] = {}
     unflagged: dict[str, list[tuple[int, str, str]]] = {}
-    for sid, text, meta in zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True):
+    for sid, text, meta in zip(rows["ids"], rows["texts"], rows["metadatas"], strict=True):
         if "planted" in meta:
             if meta["planted"]:
                 flagged[sid] = str(meta["planted"])
@@ -455,12 +456,12 @@ def _one_copy(keep: list[int], rows: dict, dense_doc: dict[str, float]) -> list[
     article with the best dense evidence is ranked; the others come back as that citation's `also_in`."""
     owner: dict[str, str] = {}
     for i in keep:
-        key, doc = _skey(rows["metadatas"][i], rows["documents"][i] or ""), rows["metadatas"][i]["doc_id"]
+        key, doc = _skey(rows["metadatas"][i], rows["texts"][i]), rows["metadatas"][i]["doc_id"]
         if key and (key not in owner or dense_doc[doc] > dense_doc[owner[key]]):
             owner[key] = doc
     return [
         i
         for i in keep
-        if owner.get(_skey(rows["metadatas"][i], rows["documents"][i] or ""), rows["metadatas"][i]["doc_id"])
+        if owner.get(_skey(rows["metadatas"][i], rows["texts"][i]), rows["metadatas"][i]["doc_id"])
         == rows["metadatas"][i]["doc_id"]
     ]
