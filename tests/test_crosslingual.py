@@ -38,7 +38,7 @@ def test_a_word_without_a_counterpart_adds_nothing() -> None:
     vocabulary = Vocabulary(tuple(f"w{i}" for i in range(200)), matrix)
     assert translated_tokens(matrix[7:8] * 3.0, vocabulary)[0] == "w7"  # its own vector stands out
     assert translated_tokens(np.ones((1, 16)) * 1e-3 + matrix.mean(0), vocabulary, z_min=8.0) == []
-    assert question_tokens(["x"], matrix[:1], None) == ["x"]  # no vocabulary: the tokens as they were
+    assert question_tokens(["x"], matrix[7:8], vocabulary) == ["x", "w7"]  # the question's own tokens first
 
 
 def test_an_outlier_with_a_low_cosine_is_no_translation() -> None:

@@ -94,10 +94,6 @@ def translated_tokens(
     return list(tokens)
 
 
-def question_tokens(
-    tokens: Sequence[str], question_vectors: np.ndarray, vocabulary: Vocabulary | None
-) -> list[str]:
+def question_tokens(tokens: Sequence[str], question_vectors: np.ndarray, vocabulary: Vocabulary) -> list[str]:
     """An English question's BM25 tokens followed by its words' Arabic translations from the vocabulary."""
-    if vocabulary is None:
-        return list(tokens)
     return [*tokens, *translated_tokens(question_vectors, vocabulary)]

@@ -324,9 +324,7 @@ class Decision:
     confidence: float  # the model's probability that the articles answer the question
     score: float
     threshold: float
-    no_count: bool = (
-        False  # a number question whose best sentence holds no number: abstain whatever the score
-    )
+    no_count: bool = False  # a number question whose best sentence holds no number (`no_count_given`)
 
 
 @dataclass(frozen=True)

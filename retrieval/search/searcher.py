@@ -196,17 +196,15 @@ class Searcher:
         """The store's words with their vectors, to translate English questions into BM25 tokens: built on
         the first English question after the store changed (its new words encoded once, into the word-vector
         file), kept beside the BM25 index in the cache."""
-        if self._vocabulary is None:
-            folder = self._lexical_folder
-            try:
-                if folder is None:
-                    raise OSError("no cache folder yet")
+        folder = self._lexical_folder
+        if self._vocabulary is None and folder is not None:
+            with contextlib.suppress(OSError, ValueError):  # none cached yet, or a broken copy: build it
                 self._vocabulary = Vocabulary.load(folder)
-            except (OSError, ValueError):
-                self._vocabulary = Vocabulary.build(self._complete_sentences()[1], self.words.lookup)
-                if folder is not None:
-                    with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
-                        self._vocabulary.save(folder)
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary.build(self._complete_sentences()[1], self.words.lookup)
+            if folder is not None:
+                with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
+                    self._vocabulary.save(folder)
         return self._vocabulary
 
     # ---- search ----------------------------------------------------------------------------------
