@@ -690,7 +690,7 @@ def main(settings: Settings) -> None:
     try:
         if kb.ensure_seeded() is not None:
             log.info("the store was empty: ingested %s", settings.seeds_dir)
-        kb.warm_up()  # the embedder and the BM25 index, before the first user waits; never the LLM
+        kb.warm_up()  # the embedder, the BM25 index and the vocabulary, before the first user waits; never the LLM
 
         def cut_answers_short() -> None:
             kb.cut_answers_short(settings.telegram_shutdown_grace)

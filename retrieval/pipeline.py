@@ -405,9 +405,12 @@ class Khabar:
             return self._ingest([seeds], False, progress, on_total, on_progress)
 
     def warm_up(self) -> None:
-        """Load the embedder and the BM25 index before the first user waits for them; never asks the LLM."""
+        """Load the embedder, the BM25 index and the vocabulary English questions are translated with before the
+        first user waits for them (building the vocabulary takes seconds on a store whose words were never
+        encoded); never asks the LLM."""
         self.searcher.refresh()
         self.searcher.search("warm up")
+        self.searcher.vocabulary()
 
     def stats(self) -> StoreStats:
         """What the store holds: counts, dates, wire copies (article groups and sentences printed in two or
