@@ -723,16 +723,8 @@ def _report_sentence_choice(
             )
 
 
-def _report_abstention(
-    items: list[Item],
-    train: list[Item],
-    seeds: list[Item],
-    folds: dict[int, Rankers],
-    full: Rankers,
-    args: argparse.Namespace,
-) -> tuple[Abstainers, dict[str, float]]:
-    """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted models."""
-    # before: the best fused score against the fixed thresholds of main at 5e3e236 (1.75 ar, 1.53 en)
+def _report_before(items: list[Item]) -> None:
+    """Refusals of the best fused score against the fixed thresholds of main at 5e3e236 (1.75 ar, 1.53 en)."""
     before: dict[str, dict[str, list[bool]]] = {}
     if HIDDEN_COPIES_DROPPED:
         dropped = {
@@ -753,6 +745,17 @@ def _report_abstention(
                 )
     show_refusals("abstain before", before)
 
+
+def _report_abstention(
+    items: list[Item],
+    train: list[Item],
+    seeds: list[Item],
+    folds: dict[int, Rankers],
+    full: Rankers,
+    args: argparse.Namespace,
+) -> tuple[Abstainers, dict[str, float]]:
+    """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted models."""
+    _report_before(items)
     # abstention, out-of-fold: each fold's decision is fitted on the other folds' questions
     negatives = tuple(args.negatives)
     out: dict[str, dict[str, list[bool]]] = {}
