@@ -257,6 +257,7 @@ class Searcher:
             if folder is not None:
                 with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
                     self._vocabulary.save(folder)
+        self._vocabulary.projection  # noqa: B018 -- computed now, so warm-up pays for it rather than a question
         return self._vocabulary
 
     # ---- search ----------------------------------------------------------------------------------
