@@ -130,6 +130,7 @@ def translated_tokens(
 def _translations(
     q: np.ndarray, vocabulary: Vocabulary, z_min: float, cos_min: float, per_word: int
 ) -> list[str]:
+    """`translated_tokens` for L2-normalised rows `q`, through the vocabulary's `_Projection`."""
     p = vocabulary.projection
     q64 = q.astype(np.float64)
     mean = q64 @ p.mean  # each question word's mean cosine with the vocabulary, and the deviation
