@@ -52,3 +52,15 @@ def test_expected_answer_type_across_languages() -> None:
     assert supplies("date", "صباح الأحد 7 تشرين الثاني")
     assert not supplies("number", "قال المسؤول إن الهجوم فشل")
     assert not supplies("", "3 طائرات")
+
+
+def test_a_number_or_date_is_a_word_not_letters_inside_one() -> None:
+    # "واستناداً" holds the letters of "ست" (six), "الفصائل" those of "الف" (thousand), "كتائب" those of "اب"
+    # (August): none of them states a number or a date.
+    plain = "واستناداً للمعلومات فإن الفصائل في كتائب حزب الله التقت الأمين العام."
+    assert not supplies("number", plain) and not supplies("date", plain)
+    assert supplies("number", "تستغرق التأثيرات عدة سنوات لتظهر")  # a vague quantity answers "how many" too
+    assert supplies("number", "it happened dozens of times") and supplies("number", "three drones")
+    assert supplies("date", "In 1066 the Normans came") and supplies("date", "في القرن التاسع عشر")
+    assert supplies("date", "وفي شباط الماضي") and supplies("date", "وصباح الاثنين")
+    assert not supplies("date", "The general secretary spoke")

@@ -17,7 +17,11 @@ from retrieval.evaluation.run import (
     BaselineRunner,
     EvalError,
     KhabarRunner,
+    Passage,
+    Response,
+    open_eval_store,
     run_method,
+    score,
     split_hidden,
 )
 from retrieval.index.manifest import corpus_fingerprint
@@ -97,6 +101,32 @@ def _tiny_corpus(tmp_path: Path, articles: list[dict]) -> Path:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n", "utf-8")
     return corpus
+
+
+def test_a_copy_of_the_evidence_sentence_in_another_article_is_gold(tmp_path: Path) -> None:
+    """A twin article (a wire copy) prints the gold sentence word for word: quoting it there is the same
+    evidence, for khabar's sentence and the baseline's chunk alike; its other sentences are not."""
+    twin = "وقال الوزير إن كلفته بلغت 300 مليون."
+    articles = [TINY[0], {"id": "n4", "title": "العقبة", "text": f"{twin} وحضر الافتتاح مسؤولون من دول عدة."}]
+    store = open_eval_store(make_settings(tmp_path / "data"), _tiny_corpus(tmp_path, articles))
+    q = Question("cost", "كم بلغت كلفة الميناء؟", "ar", True, ("300 مليون",), (Evidence("n1", "300 مليون"),))
+    (asked,) = store.questions([q])
+    assert len(asked.evidence_sentences) == 1  # n1's sentence holding the span, as the store split it
+
+    def cited(text: str) -> Response:
+        return Response(
+            "", False, [Passage("n4:x", "n4", text)], ["n4", "n1"], [Passage("n4:x", "n4", text)], 1.0
+        )
+
+    copy_cited = score(asked, cited(twin))
+    assert copy_cited.record.citation_gold == (True,) and copy_cited.record.passage_gold_rank == 1
+    assert copy_cited.row["citations"][0]["copy"] is True
+    assert score(q, cited(twin)).record.citation_gold == (False,)  # by article id alone it was a miss
+    assert score(asked, cited("وحضر الافتتاح مسؤولون من دول عدة.")).record.citation_gold == (False,)
+    assert score(asked, cited(f"{twin} وحضر الافتتاح")).record.citation_gold == (True,)  # a chunk holding it
+    # khabar ranks one copy of a sentence printed twice; whichever it quotes counts.
+    asked_khabar = KhabarRunner(store.kb)(asked)
+    assert asked_khabar.record.citation_gold[:1] == (True,), asked_khabar.row
 
 
 def test_eval_separate_corpus_store_is_cached_and_bad_lines_are_skipped(

@@ -16,6 +16,7 @@ from retrieval.evaluation.questions import (
     is_gold_passage,
     is_gold_sentence,
     load_questions,
+    with_copies,
 )
 
 # Five records of one method:
@@ -153,6 +154,18 @@ def test_gold_sentence_matching_normalises_both_ways() -> None:
     long_span = (Evidence("D1", "قال الوزير إن الهجوم فشل. وأضاف أن التحقيق مستمر."),)
     assert is_gold_sentence("D1", "وأضاف أن التحقيق مستمر.", long_span)
     assert not is_gold_sentence("D1", "التحقيق انتهى.", long_span)
+
+
+def test_copies_of_evidence_sentences_count_only_when_long_enough_to_be_copies() -> None:
+    q = Question("q", "?", "ar", True, evidence=EVIDENCE)
+    long, short = "سمح دفاع الفريق بـ 308 نقطة فقط في الموسم.", "308 نقطة."
+    asked = with_copies(q, {"D1": [long, short, "جملة لا صلة لها بالسؤال أبداً هنا."], "D2": [long]})
+    assert len(asked.evidence_sentences) == 1  # D1's long sentence; the short one could be anywhere
+    assert is_gold_passage(
+        "D2", "سمحَ دفاعُ الفريق بـ ٣٠٨ نقطة فقط في الموسم", EVIDENCE, asked.evidence_sentences
+    )
+    assert not is_gold_passage("D2", short, EVIDENCE, asked.evidence_sentences)
+    assert not is_gold_passage("D2", "سمح دفاع الفريق بـ 308 نقطة", EVIDENCE, asked.evidence_sentences)
 
 
 def test_one_gold_rule_for_sentences_and_chunks() -> None:

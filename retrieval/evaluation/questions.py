@@ -7,10 +7,11 @@ format does not know are ignored, so sets can carry extra annotations.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from retrieval.corpus.dedup import MIN_SENTENCE_WORDS, words
 from retrieval.text.arabic import normalize
 
 LANGS = ("ar", "en")
@@ -36,6 +37,9 @@ class Question:
     # Gold evidence whose articles were all hidden from the store (`hide_gold`): the question is unanswerable
     # there, and this keeps what its gold was for the per-question report.
     hidden_evidence: tuple[Evidence, ...] = ()
+    # The evidence articles' sentences that hold a gold span, as `copy_words` (filled by `with_copies` from the
+    # store): the same sentence printed word for word in another article is the same evidence.
+    evidence_sentences: tuple[str, ...] = ()
 
     @property
     def gold_docs(self) -> frozenset[str]:
@@ -147,9 +151,11 @@ def _evidence(value: object) -> tuple[Evidence, ...]:
 # ---- gold matching ------------------------------------------------------------------------------
 
 
-def is_gold_passage(doc_id: str, text: str, evidence: Iterable[Evidence]) -> bool:
+def is_gold_passage(doc_id: str, text: str, evidence: Iterable[Evidence], copies: Iterable[str] = ()) -> bool:
     """A cited passage (khabar's sentence, the baseline's chunk) is gold when it is in an evidence doc and contains
-    the span, or lies inside it: one rule for every method.
+    the span, or lies inside it; or when it holds, word for word, a whole sentence of an evidence doc that does
+    (`copies`, from `with_copies`): a wire copy or a twin paragraph prints the same evidence. One rule for every
+    method.
 
     Both sides are compared as `normalize` keys (diacritics, tatweel, alef/yaa/taa-marbuta, digits), so a
     sentence quoted with its original diacritics still matches a plain gold span.
@@ -163,10 +169,30 @@ def is_gold_passage(doc_id: str, text: str, evidence: Iterable[Evidence]) -> boo
         span = normalize(item.text)
         if span and (span in key or key in span):
             return True
-    return False
+    passage = f" {copy_words(text)} "
+    return any(f" {sentence} " in passage for sentence in copies)
 
 
-is_gold_sentence = is_gold_passage  # the name benchmarks/tune_weights.py imports
+def copy_words(text: str) -> str:
+    """A sentence as its normalised words (punctuation dropped), to find it word for word inside a passage."""
+    return " ".join(words(text))
+
+
+def with_copies(q: Question, sentences: Mapping[str, Sequence[str]]) -> Question:
+    """`q` with the sentences of its evidence articles (`sentences`: doc id -> the store's sentence texts) that
+    hold a gold span, so that the same sentence quoted from another article counts. Sentences shorter than
+    `MIN_SENTENCE_WORDS` words are left out: they are too short to show that a passage copies them."""
+    found = []
+    for item in q.evidence:
+        span = normalize(item.text)
+        for sentence in sentences.get(item.doc, ()):
+            key = normalize(sentence)
+            if span and key and (span in key or key in span) and len(words(sentence)) >= MIN_SENTENCE_WORDS:
+                found.append(copy_words(sentence))
+    return replace(q, evidence_sentences=tuple(dict.fromkeys(found)))
+
+
+is_gold_sentence = is_gold_passage  # the name benchmarks/rank_data.py imports
 
 
 def hide_gold(questions: Iterable[Question], hidden_docs: frozenset[str]) -> list[Question]:

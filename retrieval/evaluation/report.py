@@ -161,7 +161,8 @@ Gold rule (../shared/eval/README.md), the same for both methods: a cited passage
 baseline's chunk) is gold when it belongs to `evidence[i].doc` and, after `retrieval.text.arabic.normalize`
 (diacritics, tatweel, alef/yaa/taa-marbuta variants, digits, quotation marks, case), contains `evidence[i].text`
 or lies inside it. A short span found in several sentences of the gold article makes each of them gold
-(accepted noise).
+(accepted noise). A passage of another article is gold when it holds, word for word, a whole sentence (6 words or
+more) of the gold article that is gold: a copy of it (`"copy": true` in per_question.jsonl).
 
 Answer language, the same for both methods: the answer text with the cited passages, anything between quotation
 marks and the `[n]` markers removed is the method's own prose; its language is `retrieval.text.language.detect_language`

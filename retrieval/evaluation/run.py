@@ -32,9 +32,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from retrieval.corpus.files import Article, load_articles
 from retrieval.evaluation.metrics import MAX_RANK, Record, by_group, doc_rank
-from retrieval.evaluation.questions import Question, contains_answer, hide_gold, is_gold_passage
+from retrieval.evaluation.questions import (
+    Question,
+    contains_answer,
+    hide_gold,
+    is_gold_passage,
+    with_copies,
+)
 from retrieval.index.embedding import EMBEDDER_NAME
 from retrieval.index.manifest import complete_entries, corpus_fingerprint
+from retrieval.index.sentence_text import get_with_texts
 from retrieval.pipeline import Khabar
 from retrieval.settings import Settings
 from retrieval.text.arabic import ARABIC_LETTER, LATIN_LETTER
@@ -128,8 +135,22 @@ class EvalStore:
     hidden: Hidden | None = None  # articles of the corpus left out of this store
 
     def questions(self, questions: Sequence[Question]) -> list[Question]:
-        """The questions as they stand over this store: with hidden articles, some become unanswerable."""
-        return hide_gold(questions, self.hidden.docs) if self.hidden else list(questions)
+        """The questions as they stand over this store: with hidden articles, some become unanswerable; each
+        answerable one carries its evidence sentences as the store split them, so a copy of one counts."""
+        questions = hide_gold(questions, self.hidden.docs) if self.hidden else list(questions)
+        sentences = evidence_sentences(self.kb, {e.doc for q in questions for e in q.evidence})
+        return [with_copies(q, sentences) if q.evidence else q for q in questions]
+
+
+def evidence_sentences(kb: Khabar, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The stored sentence texts of each of `doc_ids` (an article not in the store has none)."""
+    found: dict[str, list[str]] = {}
+    ids = sorted(doc_ids)
+    for start in range(0, len(ids), 200):
+        rows = get_with_texts(kb.store.sentences, where={"doc_id": {"$in": ids[start : start + 200]}})
+        for text, meta in zip(rows["texts"], rows["metadatas"], strict=True):
+            found.setdefault(str(meta.get("doc_id", "")), []).append(text)
+    return found
 
 
 def open_eval_store(
@@ -307,12 +328,13 @@ def _error_outcome(q: Question, exc: Exception) -> Outcome:
 
 def score(q: Question, response: Response) -> Outcome:
     """The one record builder: a method's Response, judged against the question's gold by the same rules."""
-    flags = tuple(is_gold_passage(c.doc_id, c.text, q.evidence) for c in response.citations)
+    copies = q.evidence_sentences
+    flags = tuple(is_gold_passage(c.doc_id, c.text, q.evidence, copies) for c in response.citations)
     passage_rank = next(
         (
             i
             for i, h in enumerate(response.passages[:MAX_RANK], 1)
-            if is_gold_passage(h.doc_id, h.text, q.evidence)
+            if is_gold_passage(h.doc_id, h.text, q.evidence, copies)
         ),
         None,
     )
@@ -337,7 +359,15 @@ def score(q: Question, response: Response) -> Outcome:
         "abstained": response.abstained,
         "answer_lang": record.answer_lang,
         "citations": [
-            {"n": n, "id": c.id, "doc_id": c.doc_id, "text": c.text, "gold": g}
+            {
+                "n": n,
+                "id": c.id,
+                "doc_id": c.doc_id,
+                "text": c.text,
+                "gold": g,
+                # gold only as the copy of an evidence sentence printed in another article
+                "copy": g and not is_gold_passage(c.doc_id, c.text, q.evidence),
+            }
             for n, (c, g) in enumerate(zip(response.citations, flags, strict=True), 1)
         ],
         "doc_ranking": list(record.doc_ranking),

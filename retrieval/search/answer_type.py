@@ -10,8 +10,8 @@ import re
 from functools import lru_cache
 
 from retrieval.search.words import content_words
-from retrieval.text.arabic import normalize
-from retrieval.text.numbers import read_numbers
+from retrieval.text.arabic import ARABIC_PROCLITICS, normalize
+from retrieval.text.numbers import months_in, read_numbers, weekdays_in
 
 _NUMBER_Q = re.compile(
     r"\b(how many|how much|how long|how old|how far|what percent\w*|what number|what proportion|what amount)\b"
@@ -22,15 +22,23 @@ _DATE_Q = re.compile(
     r"|(^|\s)(متي|في اي عام|في اي سنه|في اي يوم|في اي تاريخ|في اي شهر|في اي قرن|اي عام|اي سنه|ما تاريخ)(\s|$)"
 )
 _DIGITS = re.compile(r"\d")
-_YEAR = re.compile(r"\b\d{3,4}\b")
+_YEAR = re.compile(r"(?<!\d)\d{3,4}(?!\d)")
 _NUMBER_WORDS = re.compile(
     r"(واحد|اثن|ثلاث|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مئه|مائه|الف|مليون|مليار|نصف|ربع|ثلث|ضعف)"
     r"|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion)\b"
+)  # letters a number word holds: a cheap pre-check before `read_numbers` ("مستوى" holds "ست")
+# Words that place an event in time besides a year, a month or a weekday (whole words, a one-letter proclitic
+# allowed: "وصباح", not "الأمين العام").
+_TIME_WORDS = frozenset(
+    normalize(w)
+    for w in "قرن القرن عام سنة أمس صباح مساء century centuries decade year years yesterday morning evening".split()
 )
-_DATE_WORDS = re.compile(
-    r"(يناير|فبراير|مارس|ابريل|مايو|يونيو|يوليو|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر|كانون|شباط|اذار|نيسان|ايار"
-    r"|حزيران|تموز|اب|ايلول|تشرين|الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس|الجمعه|السبت|القرن|عام|سنه|امس|صباح|مساء)"
+# Vague quantities answer "how many" too ("عديد المرات", "several years"); the number reader leaves them out.
+_QUANTITY_WORDS = frozenset(
+    normalize(w)
+    for w in "عدة عديد عديدة بضع بضعة several many few numerous dozens hundreds thousands".split()
 )
+_WORD = re.compile(r"\w+")
 
 
 def expected_type(question: str) -> str:
@@ -43,14 +51,26 @@ def expected_type(question: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=65536)
 def supplies(expected: str, sentence: str) -> bool:
-    """Whether a sentence contains something of the expected type."""
+    """Whether a sentence contains something of the expected type: a number the number reader finds (digits
+    or number words: "واستناداً" holds the letters of "ست" and is none) or a vague quantity, or for a date a
+    year, a month or weekday name (`retrieval.text.lexicon`) or a time word."""
     if not expected:
         return False
-    s = normalize(sentence)
+    words = _WORD.findall(normalize(sentence))
     if expected == "date":
-        return bool(_YEAR.search(s) or _DATE_WORDS.search(s))
-    return bool(_DIGITS.search(s) or _NUMBER_WORDS.search(s))
+        return bool(
+            any(_YEAR.fullmatch(w) or _one_of(w, _TIME_WORDS) for w in words)
+            or months_in(sentence)
+            or weekdays_in(sentence)
+        )
+    return bool(read_numbers(sentence)) or any(_one_of(w, _QUANTITY_WORDS) for w in words)
+
+
+def _one_of(key: str, words: frozenset[str]) -> bool:
+    """Whether a normalised word is one of `words`, alone or behind a one-letter proclitic ("وعدة")."""
+    return key in words or (len(key) > 3 and key[0] in ARABIC_PROCLITICS and key[1:] in words)
 
 
 def number_windows(sentence: str, width: int = 2, limit: int = 3) -> list[str]:
