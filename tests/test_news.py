@@ -319,8 +319,13 @@ def test_citations_carry_link_date_outlet_and_the_other_outlets_that_printed_the
 
 
 def test_planted_sentences_are_never_quoted(news: News, kb: Khabar) -> None:
-    answer = ask_json(news, Q_DRONES_EN)  # before the flags, the planted English line was quoted first
-    assert answer["citations"] and not any(m in c["text"] for c in answer["citations"] for m in PLANTED_MARKS)
+    # Before the flags, the planted English line was quoted first for the English question. Over this corpus its
+    # best unplanted sentence ("investigations continue") holds no number, so it is declined (the no-count rule);
+    # the Arabic question is answered.
+    for question in (Q_DRONES_EN, Q_DRONES_AR):
+        answer = ask_json(news, question)
+        assert not any(m in c["text"] for c in answer["citations"] for m in PLANTED_MARKS)
+        assert answer["citations"] or question == Q_DRONES_EN
     for question in (Q_DRONES_EN, Q_DRONES_AR):
         hits = kb.run(question).search.hits
         assert hits and not any(
