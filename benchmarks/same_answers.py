@@ -21,10 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent.parent
-EVAL = next(
-    (p for p in (HERE.parent / "shared/eval", HERE.parent.parent / "shared/eval") if p.is_dir()), Path(".")
-)
+from ask_latency import EVAL, HERE  # this source tree and the eval sets, found the same way
 
 CHILD = r"""
 import json, sys
@@ -97,10 +94,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=400)
     parser.add_argument("sets", nargs="*", type=Path)
     args = parser.parse_args()
+    common = (args.corpus, args.data_dir.resolve(), args.limit)
     sets = args.sets or [EVAL / "xquad.en.jsonl", EVAL / "xquad.ar.jsonl"]
-    data_dir = args.data_dir.resolve()
-    other = answers(args.other, args.corpus, data_dir, args.limit, sets)
-    mine = answers(HERE, args.corpus, data_dir, args.limit, sets)
+    other, mine = answers(args.other, *common, sets), answers(HERE, *common, sets)
     for name, row in compare(mine, other).items():
         print(name, json.dumps(row))
 
