@@ -27,13 +27,14 @@ def _stored(kb: Khabar, sentence_ids: list[str]) -> dict[str, tuple[str, np.ndar
 def test_a_rewritten_article_is_searched_as_it_is_now_not_as_it_was_read_before(
     seeded_copy: Path, tmp_path: Path
 ) -> None:
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
     kb = Khabar(make_settings(seeded_copy))
+    kb.ingest([folder])  # the store's articles now follow the copy
     before = {h.sentence_id: h.text for h in kb.run(QUESTION).search.hits}  # now in the searcher's cache
     (drones,) = [sid for sid, text in before.items() if "بثلاث طائرات" in text]
     kb.searcher._dense_for_docs([ARTICLE], kb.embedder.query_vector(QUESTION))  # and its chunk vectors
 
-    folder = tmp_path / "articles"  # the seeds as a reporter corrected them
-    shutil.copytree(SEEDS, folder)
     article = folder / f"{ARTICLE}.txt"
     article.write_text(article.read_text("utf-8").replace("بثلاث طائرات", "بخمس طائرات"), "utf-8")
     assert kb.ingest([folder]).updated == 1
