@@ -133,6 +133,8 @@ def simulate(
 
 WORD_MODEL = ""  # the word vectors alignment features read (--words)
 RULES = True  # --no-rules: refusals by the fitted model alone, without ranker.no_count_given
+# --keep-hidden-copies: a hidden-article search that still finds a copy of a gold sentence stays a negative
+HIDDEN_COPIES_DROPPED = True
 
 
 def word_alignment(d: QuestionData, c: Corpus, cand: Candidates, model: str = ""):
@@ -191,6 +193,9 @@ class Item:
     sraw: Candidates | None = None
     # gold flags under khabar eval's rule: a copy of a gold sentence printed in another article counts too
     copy_gold: np.ndarray | None = None
+    # the hidden-article search still finds a copy of a gold sentence (ARCD's overlapping paragraphs): the
+    # answer is still in the store, so it is no negative
+    hidden_copy: bool = False
 
 
 def fold_of(doc: str, k: int) -> int:
@@ -312,6 +317,11 @@ def features(c: Candidates, extra: list[str]) -> np.ndarray:
     return x
 
 
+def _holds_copy(texts: list[str], copies: list[str]) -> np.ndarray:
+    """Per text, whether it holds one of `copies` (`copy_words` of gold sentences) word for word."""
+    return np.array([any(f" {c} " in f" {copy_words(t)} " for c in copies) for t in texts], dtype=bool)
+
+
 def build(
     corpora: dict[str, Corpus], sets: dict[str, list[QuestionData]], extra: list[str], k: int
 ) -> list[Item]:
@@ -327,12 +337,11 @@ def build(
             )
             copies = [copy_words(corpus.texts[r]) for r in d.gold_rows]
             copies = [c for c in copies if len(c.split()) >= MIN_SENTENCE_WORDS]
-            item.copy_gold = gold | np.array(
-                [any(f" {c} " in f" {copy_words(t)} " for c in copies) for t in cand.texts], dtype=bool
-            )
+            item.copy_gold = gold | _holds_copy(cand.texts, copies)
             if d.q.answerable:
                 hcand, _ = simulate(d, corpus, hidden=frozenset(d.q.gold_docs))
                 item.hx, item.hraw = features(hcand, extra), hcand
+                item.hidden_copy = bool(_holds_copy(hcand.texts, copies).any())
                 if d.gold_rows:
                     scand, _ = simulate(d, corpus, drop=frozenset(d.gold_rows))
                     item.sx, item.sraw = features(scand, extra), scand
@@ -434,7 +443,7 @@ def abstain_rows(items: list[Item], r: Rankers) -> list[Row]:
     for it in items:
         kind = "answerable" if it.answerable else "unanswerable"
         cases = [(kind, it.raw, "")]
-        if it.hx is not None:
+        if it.hx is not None and not (HIDDEN_COPIES_DROPPED and it.hidden_copy):
             cases.append(("hidden", it.hraw, "article"))
         if it.sx is not None:
             cases.append(("hidden_sentence", it.sraw, "sentence"))
@@ -625,6 +634,11 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-rules", action="store_true", help="refusals by the fitted model alone (no number-question rule)"
     )
+    parser.add_argument(
+        "--keep-hidden-copies",
+        action="store_true",
+        help="keep as negatives the hidden-article searches that still find a copy of a gold sentence",
+    )
     parser.add_argument("--write", action="store_true", help=f"write {MODEL_FILE.name} (fitted on all folds)")
     args = parser.parse_args()
 
@@ -633,8 +647,9 @@ def _parse_args() -> argparse.Namespace:
 
 def _prepare(args: argparse.Namespace) -> tuple[list[Item], list[str]]:
     """The items of every set with the chosen features (alignment constants and word model set first)."""
-    global WORD_MODEL, RULES
+    global WORD_MODEL, RULES, HIDDEN_COPIES_DROPPED
     RULES = not args.no_rules
+    HIDDEN_COPIES_DROPPED = not args.keep_hidden_copies
     import retrieval.search.align
 
     for setting in args.align:
@@ -719,10 +734,16 @@ def _report_abstention(
     """Refusals before (fixed thresholds), out-of-fold, in-sample and on the unseen seeds; the fitted models."""
     # before: the best fused score against the fixed thresholds of main at 5e3e236 (1.75 ar, 1.53 en)
     before: dict[str, dict[str, list[bool]]] = {}
+    if HIDDEN_COPIES_DROPPED:
+        dropped = {
+            name: sum(it.hidden_copy for it in items if it.set == name) for name in (*TRAIN_SETS, "seeds")
+        }
+        print(f"hidden-article searches still finding a copy of a gold sentence (not negatives): {dropped}")
     for it in items:
+        hidden = None if HIDDEN_COPIES_DROPPED and it.hidden_copy else it.hraw
         for kind, raw in (
             ("answerable" if it.answerable else "unanswerable", it.raw),
-            ("hidden", it.hraw),
+            ("hidden", hidden),
             ("hidden_sentence", it.sraw),
         ):
             if raw is not None:

@@ -128,6 +128,23 @@ def test_a_copy_of_the_evidence_sentence_in_another_article_is_gold(tmp_path: Pa
     asked_khabar = KhabarRunner(store.kb)(asked)
     assert asked_khabar.record.citation_gold[:1] == (True,), asked_khabar.row
 
+    # With n1 hidden (seed 1), the question keeps its answer in n4: it stays answerable, with n4 as its evidence;
+    # a question whose answer sentence has no copy becomes a hidden-article negative.
+    rain = Question("rain", "ماذا حدث في عمّان؟", "ar", True, evidence=(Evidence("n2", "أمطار غزيرة"),))
+    hidden = open_eval_store(
+        make_settings(tmp_path / "data"),
+        _tiny_corpus(tmp_path, [*articles, TINY[1]]),
+        hide_share=0.34,
+        seed=1,
+    )
+    assert hidden.hidden is not None and hidden.hidden.docs == {"n1"}
+    cost, rain_kept = hidden.questions([q, rain])
+    assert cost.answerable and cost.gold_docs == {"n4"} and not cost.hidden_gold
+    assert rain_kept.answerable  # n2 is kept
+    lone = Question("lone", "ماذا افتتح؟", "ar", True, evidence=(Evidence("n1", "افتتح ميناء جديد"),))
+    (gone,) = hidden.questions([lone])
+    assert not gone.answerable and gone.hidden_gold  # its sentence is printed nowhere else
+
 
 def test_eval_separate_corpus_store_is_cached_and_bad_lines_are_skipped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

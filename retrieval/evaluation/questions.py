@@ -207,6 +207,28 @@ def hide_gold(questions: Iterable[Question], hidden_docs: frozenset[str]) -> lis
     return result
 
 
+def answerable_through_copies(
+    q: Question, hidden_texts: Mapping[str, str], sentences: Mapping[str, Sequence[str]]
+) -> Question:
+    """A question `hide_gold` made unanswerable stays answerable when a kept article (`sentences`: doc id -> its
+    stored sentence texts) prints, word for word, a sentence of a hidden gold article (`hidden_texts`: doc id ->
+    full text) that holds the span: the answer is still in the store. Its evidence then points at those
+    sentences' articles."""
+    found: list[Evidence] = []
+    for item in q.hidden_evidence:
+        span, article = normalize(item.text), f" {copy_words(hidden_texts.get(item.doc, ''))} "
+        for doc, texts in sentences.items():
+            for sentence in texts:
+                key = normalize(sentence)
+                if not (span and key and (span in key or key in span)):
+                    continue
+                if len(words(sentence)) >= MIN_SENTENCE_WORDS and f" {copy_words(sentence)} " in article:
+                    found.append(Evidence(doc, item.text))
+    if not found:
+        return q
+    return replace(q, answerable=True, evidence=tuple(dict.fromkeys(found)), hidden_evidence=())
+
+
 def contains_answer(answer_text: str, gold_answers: Iterable[str]) -> bool:
     """Whether the normalised answer text contains any normalised gold answer string."""
     key = normalize(answer_text)

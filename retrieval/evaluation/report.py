@@ -187,7 +187,8 @@ never abstains. Latency is the retriever call.
 **Hidden articles** (`--hide-articles S --seed N`): `round(S × articles)` article ids, drawn by
 `random.Random(N).sample` from the corpus's sorted ids, are left out of both methods' stores. A question whose gold
 articles are all hidden becomes unanswerable (the right reply is to abstain): the `hidden` group. One with a gold
-article left stays answerable.
+article left stays answerable, and so does one whose answer sentence a kept article prints word for word (a
+sentence of 6 words or more of the hidden gold article holding the span): its evidence is then that copy.
 """
 
 
@@ -211,7 +212,12 @@ def _hidden_summary(m: dict[str, Any], methods: list[str]) -> list[str]:
         "",
         f"{h['articles_hidden']} of {h['articles_hidden'] + h['articles_kept']} articles hidden (share "
         f"{h['share']:g}, seed {h['seed']}, ids sha256 `{h['hidden_ids_sha256']}`); "
-        f"{h['questions_made_unanswerable']} questions lost every gold article and must be abstained on.",
+        f"{h['questions_made_unanswerable']} questions lost every gold article and must be abstained on"
+        + (
+            f"; {n} more lost them but keep a copy of their answer sentence in a kept article, and stay answerable."
+            if (n := h.get("questions_answerable_through_copies", 0))
+            else "."
+        ),
         "",
         "| method | answerable questions refused | hidden-article negatives abstained |",
         "|---|---|---|",

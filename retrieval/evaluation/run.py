@@ -34,6 +34,7 @@ from retrieval.corpus.files import Article, load_articles
 from retrieval.evaluation.metrics import MAX_RANK, Record, by_group, doc_rank
 from retrieval.evaluation.questions import (
     Question,
+    answerable_through_copies,
     contains_answer,
     hide_gold,
     is_gold_passage,
@@ -97,6 +98,7 @@ class Hidden:
     seed: int
     docs: frozenset[str]
     total: int  # articles in the corpus before hiding
+    texts: dict[str, str] = field(default_factory=dict, compare=False)  # the hidden articles' texts
 
     def info(self) -> dict[str, Any]:
         """For metrics.json: enough to reproduce the split and to check it is the same one."""
@@ -137,17 +139,34 @@ class EvalStore:
     def questions(self, questions: Sequence[Question]) -> list[Question]:
         """The questions as they stand over this store: with hidden articles, some become unanswerable; each
         answerable one carries its evidence sentences as the store split them, so a copy of one counts."""
-        questions = hide_gold(questions, self.hidden.docs) if self.hidden else list(questions)
-        sentences = evidence_sentences(self.kb, {e.doc for q in questions for e in q.evidence})
+        if self.hidden is None:
+            questions = list(questions)
+            sentences = stored_sentences(self.kb, {e.doc for q in questions for e in q.evidence})
+        else:  # a question whose hidden article's answer sentence is still printed elsewhere stays answerable
+            sentences = stored_sentences(self.kb)
+            questions = [
+                answerable_through_copies(q, self.hidden.texts, sentences) if q.hidden_evidence else q
+                for q in hide_gold(questions, self.hidden.docs)
+            ]
         return [with_copies(q, sentences) if q.evidence else q for q in questions]
 
 
-def evidence_sentences(kb: Khabar, doc_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The stored sentence texts of each of `doc_ids` (an article not in the store has none)."""
+def stored_sentences(kb: Khabar, doc_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """The stored sentence texts of each of `doc_ids` (an article not in the store has none), or of every
+    article."""
     found: dict[str, list[str]] = {}
-    ids = sorted(doc_ids)
-    for start in range(0, len(ids), 200):
-        rows = get_with_texts(kb.store.sentences, where={"doc_id": {"$in": ids[start : start + 200]}})
+    if doc_ids is None:
+        pages = (
+            get_with_texts(kb.store.sentences, limit=5000, offset=start)
+            for start in range(0, kb.store.sentences.count(), 5000)
+        )
+    else:
+        ids = sorted(doc_ids)
+        pages = (
+            get_with_texts(kb.store.sentences, where={"doc_id": {"$in": ids[start : start + 200]}})
+            for start in range(0, len(ids), 200)
+        )
+    for rows in pages:
         for text, meta in zip(rows["texts"], rows["metadatas"], strict=True):
             found.setdefault(str(meta.get("doc_id", "")), []).append(text)
     return found
@@ -200,7 +219,8 @@ def _build_store(
     hidden = None
     if hide_share is not None:
         docs = split_hidden((a.doc_id for a in articles), hide_share, seed)
-        hidden = Hidden(hide_share, seed, docs, len(articles))
+        texts = {a.doc_id: a.text for a in articles if a.doc_id in docs}
+        hidden = Hidden(hide_share, seed, docs, len(articles), texts)
         articles = [a for a in articles if a.doc_id not in docs]
     fingerprint = corpus_fingerprint((a.doc_id, a.content_hash) for a in articles)
     folder = Path(settings.data_dir) / "eval" / fingerprint
@@ -531,7 +551,7 @@ def evaluate(
 
     Over a store with hidden articles, questions whose gold articles are all hidden are unanswerable there.
     """
-    questions = store.questions(questions)
+    asked, questions = list(questions), store.questions(questions)
     load_before = os.getloadavg()[0]
     runs = {"khabar": run_method("khabar", KhabarRunner(store.kb), questions, progress)}
     if baseline is not None:
@@ -541,6 +561,11 @@ def evaluate(
         info["hidden_articles"] = {
             **store.hidden.info(),
             "questions_made_unanswerable": sum(q.hidden_gold for q in questions),
+            # gold articles all hidden, but a kept article prints the answer sentence word for word
+            "questions_answerable_through_copies": sum(
+                bool(a.gold_docs) and a.gold_docs <= store.hidden.docs and q.answerable
+                for a, q in zip(asked, questions, strict=True)
+            ),
         }
     # Latency is wall time: on a shared machine the load beside it says how much to trust it.
     info["measured"] = {**info.get("measured", {}), "load_avg_1min": [load_before, os.getloadavg()[0]]}
