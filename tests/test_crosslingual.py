@@ -68,3 +68,38 @@ def test_the_vocabulary_is_kept_beside_the_bm25_index_and_a_broken_copy_is_refus
     (tmp_path / "vocabulary.json").write_text('["only-one"]', "utf-8")
     with pytest.raises(ValueError, match="1 words but"):
         Vocabulary.load(tmp_path)
+
+
+def _full_comparison(
+    question_vectors: np.ndarray, vocabulary: Vocabulary, z_min: float, cos_min: float
+) -> list:
+    """Every question word compared with every vocabulary word: what `translated_tokens` must find."""
+    q = question_vectors / np.linalg.norm(question_vectors, axis=1, keepdims=True)
+    sims = q @ vocabulary.matrix.T
+    z = (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
+    tokens: dict[str, None] = {}
+    for row, cosines in zip(z, sims, strict=True):
+        for j in np.argsort(-row)[:3]:
+            if row[j] >= z_min and cosines[j] >= cos_min:
+                tokens[vocabulary.stems[j]] = None
+    return list(tokens)
+
+
+def test_translations_found_through_the_projection_are_those_of_a_full_comparison(seeded_kb) -> None:
+    searcher: Searcher = seeded_kb.searcher
+    searcher.refresh()
+    vocabulary = searcher.vocabulary()
+    questions = [
+        QUESTION,
+        "Who claimed responsibility for the attack on the prime minister's residence in the Green Zone?",
+        "What did the Iraqi interior ministry statement say about the assassination attempt?",
+    ]
+    vectors = np.vstack([searcher.words.question_vectors(q) for q in questions])
+    random = np.random.default_rng(2).normal(size=(20, vectors.shape[1])).astype(np.float32)
+    found = 0
+    for z_min, cos_min in ((3.5, 0.6), (2.0, 0.4), (0.0, 0.0)):  # the shipped cut, and looser ones
+        for rows in (vectors, random):
+            expected = _full_comparison(rows, vocabulary, z_min, cos_min)
+            assert translated_tokens(rows, vocabulary, z_min=z_min, cos_min=cos_min) == expected
+            found += len(expected)
+    assert found > 20

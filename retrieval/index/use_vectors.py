@@ -8,6 +8,8 @@ missing (a store ingested before they existed), so an old store works without a 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,9 @@ from retrieval.index.store import GuardedCollection, Store, StoreError, describe
 # allows: 4 neighbours instead of 16 (36 instead of 132 bytes of links per 2,048-byte vector). Construction-only:
 # a collection made before keeps its graph. Results are the same, since `get` returns the stored vector.
 CONFIGURATION = {"hnsw": {"space": "cosine", "max_neighbors": 4, "ef_construction": 16}}
+REMEMBERED = (
+    10_000  # vectors kept in memory (2 KB each): a search reads the same candidates' vectors again and again
+)
 
 
 def text_key(text: str) -> str:
@@ -27,10 +32,14 @@ def text_key(text: str) -> str:
 
 
 class USEVectors:
-    """One Chroma collection (`<prefix>_use`) of USE vectors, read and filled by text."""
+    """One Chroma collection (`<prefix>_use`) of USE vectors, read and filled by text; the last `remembered`
+    ones read are kept in memory (a vector is keyed by its text, so a kept one can never be stale)."""
 
-    def __init__(self, store: Store, embedder: USEEmbedding):
+    def __init__(self, store: Store, embedder: USEEmbedding, remembered: int = REMEMBERED):
         self.embedder = embedder
+        self.remembered = remembered
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         prefix = store.sentences.name.removesuffix("_sentences")
         timeout = float(getattr(store.sentences, "_timeout", 30.0))
         try:
@@ -51,8 +60,8 @@ class USEVectors:
         if not texts:
             return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
         keys = [text_key(t) for t in texts]
-        unique = list(dict.fromkeys(keys))
-        found: dict[str, np.ndarray] = {}
+        found = self._recall(keys)
+        unique = [k for k in dict.fromkeys(keys) if k not in found]
         for start in range(0, len(unique), 5000):
             rows = self.collection.get(ids=unique[start : start + 5000], include=["embeddings"])
             for key, vector in zip(rows["ids"], rows["embeddings"], strict=True):
@@ -65,4 +74,20 @@ class USEVectors:
                 part = slice(start, start + 1000)
                 self.collection.upsert(ids=ids[part], embeddings=vectors[part].tolist())
             found.update(zip(ids, vectors, strict=True))
+        self._keep(found)
         return np.stack([found[k] for k in keys])
+
+    def _recall(self, keys: list[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            found = {k: self._memory[k] for k in keys if k in self._memory}
+            for k in found:
+                self._memory.move_to_end(k)
+            return found
+
+    def _keep(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._memory.update(vectors)
+            for k in vectors:
+                self._memory.move_to_end(k)
+            while len(self._memory) > self.remembered:
+                self._memory.popitem(last=False)

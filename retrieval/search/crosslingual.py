@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,41 @@ Z_MIN = 3.5  # a vocabulary word this many deviations above a question word's me
 COS_MIN = 0.6  # if its cosine is this high too: a small vocabulary always has some outlier ("cake" -> "مفخخ")
 PER_WORD = 3  # at most this many translations per question word
 _KEYS, _MATRIX = "vocabulary.json", "vocabulary.npy"
+HEAD_DIMENSIONS = 128  # principal directions a question word is first compared in (see `_Projection`)
+_SLACK = 1e-3  # what float32 rounding of a bound could hide: words this close to the cut are compared in full
+
+
+@dataclass(frozen=True)
+class _Projection:
+    """What finds a question word's translations without comparing it with every vocabulary vector in full.
+
+    A word translates only if its cosine clears `cos_min` and `z_min` deviations above the question word's mean
+    cosine with the vocabulary. Mean and deviation follow exactly from the vocabulary's mean vector and second
+    moment matrix, and a cosine is bounded from above by its part in the `HEAD_DIMENSIONS` principal directions
+    plus the product of the two vectors' norms outside them (Cauchy-Schwarz): only words whose bound clears the
+    cut are compared in full, ~4% of them at 128 of 512 dimensions, a quarter of the reads and products of a
+    full comparison. The words found are the same as a full comparison's (to float rounding)."""
+
+    mean: np.ndarray  # (dims,) float64
+    second: np.ndarray  # (dims, dims) float64: mean of v v^T
+    basis: np.ndarray  # (dims, head) float32: the leading eigenvectors of `second`
+    head: np.ndarray  # (words, head) float32: each word's coordinates in them
+    tail: np.ndarray  # (words,) float32: each word's norm outside them
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> _Projection:
+        dims = matrix.shape[1]
+        second = np.zeros((dims, dims))
+        for start in range(0, len(matrix), 8192):  # float64 in pieces: exact moments, bounded memory
+            part = matrix[start : start + 8192].astype(np.float64)
+            second += part.T @ part
+        second /= len(matrix)
+        basis = np.linalg.eigh(second)[1][:, ::-1][:, : min(HEAD_DIMENSIONS, dims)]
+        head = np.ascontiguousarray(matrix @ basis.astype(np.float32))
+        energy = np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64)
+        tail = np.sqrt(np.maximum(energy - np.einsum("ij,ij->i", head, head, dtype=np.float64), 0.0))
+        mean = matrix.mean(0, dtype=np.float64)
+        return cls(mean, second, basis.astype(np.float32), head, tail.astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -36,6 +72,12 @@ class Vocabulary:
 
     stems: tuple[str, ...]
     matrix: np.ndarray
+
+    @cached_property
+    def projection(self) -> _Projection:
+        """Computed once per vocabulary (~0.3 s at 10k words; `Searcher.vocabulary` does it before a question)."""
+        with one_blas_thread():  # on a loaded machine a second BLAS thread made it several times slower
+            return _Projection.of(self.matrix)
 
     @classmethod
     def build(cls, texts: Iterable[str], lookup: Callable[[list[Word]], np.ndarray]) -> Vocabulary:
@@ -82,15 +124,29 @@ def translated_tokens(
     q = np.asarray(question_vectors, dtype=np.float32)
     q = q / (np.linalg.norm(q, axis=1, keepdims=True) + 1e-9)
     with one_blas_thread():
-        sims = q @ vocabulary.matrix.T  # (question words, vocabulary)
-    z = (sims - sims.mean(1, keepdims=True)) / (sims.std(1, keepdims=True) + 1e-6)
-    k = min(per_word, z.shape[1])
+        return _translations(q, vocabulary, z_min, cos_min, per_word)
+
+
+def _translations(
+    q: np.ndarray, vocabulary: Vocabulary, z_min: float, cos_min: float, per_word: int
+) -> list[str]:
+    """`translated_tokens` for L2-normalised rows `q`, through the vocabulary's `_Projection`."""
+    p = vocabulary.projection
+    q64 = q.astype(np.float64)
+    mean = q64 @ p.mean  # each question word's mean cosine with the vocabulary, and the deviation
+    std = np.sqrt(np.maximum(((q64 @ p.second) * q64).sum(1) - mean**2, 0.0)) + 1e-6
+    cut = np.maximum(cos_min, mean + z_min * std) - _SLACK
+    q_head = q @ p.basis
+    q_tail = np.sqrt(np.maximum((q64 * q64).sum(1) - (q_head * q_head).sum(1), 0.0)).astype(np.float32)
+    bound = q_head @ p.head.T + q_tail[:, None] * p.tail  # >= each cosine
     tokens: dict[str, None] = {}
-    for row, cosines in zip(z, sims, strict=True):
-        best = np.argpartition(-row, k - 1)[:k]
-        for j in best[np.argsort(-row[best])]:
-            if row[j] >= z_min and cosines[j] >= cos_min:
-                tokens[vocabulary.stems[int(j)]] = None
+    for i, row in enumerate(q):
+        near = np.flatnonzero(bound[i] >= cut[i])  # every word that could clear the cut
+        cosines = vocabulary.matrix[near] @ row
+        z = (cosines - mean[i]) / std[i]
+        for j in np.argsort(-z, kind="stable")[:per_word]:  # a z-score orders as the cosine does
+            if z[j] >= z_min and cosines[j] >= cos_min:
+                tokens[vocabulary.stems[int(near[j])]] = None
     return list(tokens)
 
 

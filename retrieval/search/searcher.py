@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +41,7 @@ from retrieval.text.dates import DateRange, day_key, question_range
 from retrieval.text.planted import planted_sentences
 
 LEXICAL_CANDIDATES = 30  # BM25 sentence hits whose articles join the candidates
+CACHED_ROWS = 20_000  # sentence and chunk rows of recent candidate articles kept between questions (~35 MB)
 
 
 @dataclass
@@ -107,6 +110,51 @@ class _Rows:
     vectors: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Article:
+    """One article's records as a store read returned them: ids, texts (sentences only), metadatas and vectors."""
+
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict]
+    vectors: np.ndarray
+
+
+class _ArticleCache:
+    """Store reads of whole articles (their sentences, their chunks), kept between questions: the same candidate
+    articles come back question after question, and each read is a Chroma round trip. The searcher empties it
+    whenever the store's generation changes, so it never serves an article as it was before a write; it keeps
+    at most `max_rows` records, the least recently used articles going first."""
+
+    def __init__(self, max_rows: int = CACHED_ROWS):
+        self.max_rows = max_rows
+        self._articles: OrderedDict[str, _Article] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._articles.clear()
+            self._rows = 0
+
+    def get(self, doc_ids: list[str]) -> dict[str, _Article]:
+        with self._lock:
+            found = {d: self._articles[d] for d in doc_ids if d in self._articles}
+            for d in found:
+                self._articles.move_to_end(d)
+            return found
+
+    def put(self, articles: dict[str, _Article]) -> None:
+        with self._lock:
+            for d, article in articles.items():
+                if d in self._articles:
+                    self._rows -= len(self._articles.pop(d).ids)
+                self._articles[d] = article
+                self._rows += len(article.ids)
+            while self._rows > self.max_rows and self._articles:
+                self._rows -= len(self._articles.popitem(last=False)[1].ids)
+
+
 class Searcher:
     """Reads the store; keeps the BM25 index in step with the set of complete articles."""
 
@@ -147,6 +195,8 @@ class Searcher:
         self.lexical = LexicalIndex.build([], [])
         self._lexical_folder: Path | None = None
         self._vocabulary: Vocabulary | None = None
+        self._sentence_cache = _ArticleCache()
+        self._chunk_cache = _ArticleCache()
 
     # ---- keeping in step with the store ----------------------------------------------------------
 
@@ -157,6 +207,8 @@ class Searcher:
         if generation and generation == self._generation:
             return
         self._generation = generation
+        self._sentence_cache.clear()  # any article may have been rewritten
+        self._chunk_cache.clear()
         manifest = complete_entries(self.store)
         fingerprint = corpus_fingerprint((k, v.content_hash) for k, v in manifest.items())
         self.manifest = manifest
@@ -205,6 +257,7 @@ class Searcher:
             if folder is not None:
                 with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
                     self._vocabulary.save(folder)
+        self._vocabulary.projection  # noqa: B018 -- computed now, so warm-up pays for it rather than a question
         return self._vocabulary
 
     # ---- search ----------------------------------------------------------------------------------
@@ -230,8 +283,11 @@ class Searcher:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         query = self.embedder.query_vector(question)
-        use_query = self.use.embedder.vectors([question])[0]
-        word_vectors = self.words.question_vectors(question)
+        if self.words.embedder is self.use.embedder:
+            use_query, word_vectors = self.words.question_and_word_vectors(question)
+        else:
+            use_query = self.use.embedder.vectors([question])[0]
+            word_vectors = self.words.question_vectors(question)
         t1 = time.perf_counter()
         timings["embed_ms"] = (t1 - t0) * 1000
         q_tokens = tokenize(question)
@@ -306,19 +362,13 @@ class Searcher:
         `exclude_in`, one copy of a sentence printed in several articles."""
         if not candidates:
             return _Rows([], [], [], np.zeros((0, 0), dtype=np.float32))
-        # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
-        # stays fast at 100k sentences where a `doc_id` filter scans. Rows come back in article order.
-        sentence_ids = [f"{d}:{n}" for d in candidates for n in range(self.manifest[d].sentences)]
-        rows = get_with_texts(self.store.sentences, ids=sentence_ids, include=["embeddings"])
-        position = {sid: i for i, sid in enumerate(rows["ids"])}
+        rows = self._sentence_rows(candidates)  # article by article, each in sentence order
         planted = _planted(rows)
         keep = _one_copy(
             [
-                position[sid]
-                for sid in sentence_ids
-                if sid in position
-                and not planted.get(sid)
-                and not (exclude_in and (rows["texts"][position[sid]]) in exclude_in)
+                i
+                for i, sid in enumerate(rows["ids"])
+                if not planted.get(sid) and not (exclude_in and rows["texts"][i] in exclude_in)
             ],
             rows,
             dense_doc,
@@ -409,15 +459,69 @@ class Searcher:
         lo, hi = day_key(window.start), day_key(window.end)
         return np.array([float(lo <= self.manifest[d].published_day <= hi) for d in doc_ids])
 
+    def _sentence_rows(self, doc_ids: list[str]) -> dict[str, list]:
+        """The stored sentences of these articles (ids, texts, metadatas, embeddings), article by article in
+        order, each article read from the store once per store generation."""
+        articles = self._sentence_cache.get(doc_ids)
+        missing = [d for d in doc_ids if d not in articles]
+        if missing:
+            # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
+            # stays fast at 100k sentences where a `doc_id` filter scans.
+            ids = {d: [f"{d}:{n}" for n in range(self.manifest[d].sentences)] for d in missing}
+            rows = get_with_texts(
+                self.store.sentences, ids=[i for d in missing for i in ids[d]], include=["embeddings"]
+            )
+            read = _by_article(rows, ids, with_texts=True)
+            self._sentence_cache.put(read)
+            articles.update(read)
+        return _joined([articles[d] for d in doc_ids])
+
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
-        chunk_ids = [f"{d}#{k}" for d in doc_ids for k in range(self.manifest[d].chunks)]
-        rows = self.store.chunks.get(ids=chunk_ids, include=["metadatas", "embeddings"])
+        """Each article's best chunk cosine with the question (its chunks read once per store generation)."""
+        articles = self._chunk_cache.get(doc_ids)
+        missing = [d for d in doc_ids if d not in articles]
+        if missing:
+            ids = {d: [f"{d}#{k}" for k in range(self.manifest[d].chunks)] for d in missing}
+            rows = self.store.chunks.get(ids=[i for d in missing for i in ids[d]], include=["embeddings"])
+            read = _by_article(rows, ids, with_texts=False)
+            self._chunk_cache.put(read)
+            articles.update(read)
         best: dict[str, float] = {d: -1.0 for d in doc_ids}
-        if rows["ids"]:
-            sims = np.asarray(rows["embeddings"], dtype=np.float32) @ query
-            for meta, sim in zip(rows["metadatas"], sims, strict=True):
-                best[meta["doc_id"]] = max(best[meta["doc_id"]], float(sim))
+        vectors = [articles[d].vectors for d in doc_ids if len(articles[d].ids)]
+        if vectors:
+            sims = np.concatenate(vectors) @ query
+            owners = [d for d in doc_ids for _ in articles[d].ids]
+            for d, sim in zip(owners, sims, strict=True):
+                best[d] = max(best[d], float(sim))
         return best
+
+
+def _by_article(rows: dict, ids: dict[str, list[str]], with_texts: bool) -> dict[str, _Article]:
+    """A store read split into articles: each article's records in the order of its ids (the ones found);
+    texts and metadatas only for sentences (`with_texts`), chunks are kept as vectors alone."""
+    position = {sid: i for i, sid in enumerate(rows["ids"])}
+    vectors = rows["embeddings"]
+    width = len(vectors[0]) if len(rows["ids"]) else 0
+    articles = {}
+    for doc_id, wanted in ids.items():
+        found = [position[sid] for sid in wanted if sid in position]
+        articles[doc_id] = _Article(
+            ids=[rows["ids"][i] for i in found],
+            texts=[rows["texts"][i] for i in found] if with_texts else [],
+            metas=[rows["metadatas"][i] for i in found] if with_texts else [],
+            vectors=np.asarray([vectors[i] for i in found], dtype=np.float32).reshape(len(found), width),
+        )
+    return articles
+
+
+def _joined(articles: list[_Article]) -> dict[str, list]:
+    """Articles' sentence records as one store read (the shape `get_with_texts` returns)."""
+    return {
+        "ids": [i for a in articles for i in a.ids],
+        "texts": [t for a in articles for t in a.texts],
+        "metadatas": [m for a in articles for m in a.metas],
+        "embeddings": [v for a in articles for v in a.vectors],
+    }
 
 
 @lru_cache(maxsize=50_000)

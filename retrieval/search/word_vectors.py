@@ -143,6 +143,12 @@ class WordVectors:
             return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
         return self.embedder.vectors([w.form for w in words])
 
+    def question_and_word_vectors(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """The question's own USE vector and one per content word of it, from a single encoder call: each call
+        streams the encoder's weights once, so one call for both saves ~1 ms a question over two."""
+        vectors = self.embedder.vectors([question, *(w.form for w in content_words(question))])
+        return vectors[0], vectors[1:]
+
     def align(
         self, question: str, texts: Sequence[str], lexical: LexicalIndex, vectors: np.ndarray | None = None
     ) -> Alignment:
