@@ -34,6 +34,7 @@ from retrieval.index.store import Store, StoreError, open_store, read_only_error
 from retrieval.index.use_vectors import USEVectors
 from retrieval.index.writer import Indexer, IngestStats, ProgressFn, ProgressReport
 from retrieval.search.copies import WireCopies
+from retrieval.search.crosslingual import VocabularyShelf
 from retrieval.search.followup import is_followup, subject_question
 from retrieval.search.ranker import Ranker
 from retrieval.search.searcher import Searcher, SearchResult
@@ -204,6 +205,7 @@ class Khabar:
             on_sentences=self.use.ensure,
             also_written=(self.use.collection,),
         )
+        self.vocabularies = VocabularyShelf()
         self.searcher = self.searcher_for(self.settings.top_docs)
         self.copies = WireCopies(store, self.settings.dedup_threshold)
 
@@ -223,6 +225,7 @@ class Khabar:
             date_boost=self.settings.date_boost,
             date_slack_days=self.settings.date_slack_days,
             words=self.words,
+            shelf=self.vocabularies,
         )
 
     @property

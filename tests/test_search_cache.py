@@ -32,6 +32,10 @@ def test_a_rewritten_article_is_searched_as_it_is_now_not_as_it_was_read_before(
     kb = Khabar(make_settings(seeded_copy))
     kb.ingest([folder])  # the store's articles now follow the copy
     before = {h.sentence_id: h.text for h in kb.run(QUESTION).search.hits}  # now in the searcher's cache
+    deep = kb.searcher_for(10)  # evaluation's deeper searcher holds the same vocabulary, not a copy
+    deep.refresh()
+    vocabulary = kb.searcher.vocabulary()
+    assert deep.vocabulary() is vocabulary
     (drones,) = [sid for sid, text in before.items() if "بثلاث طائرات" in text]
     kb.searcher._dense_for_docs([ARTICLE], kb.embedder.query_vector(QUESTION))  # and its chunk vectors
 
@@ -41,6 +45,9 @@ def test_a_rewritten_article_is_searched_as_it_is_now_not_as_it_was_read_before(
 
     turn = kb.run(QUESTION)
     after = {h.sentence_id: h.text for h in turn.search.hits}
+    deep.refresh()
+    assert kb.searcher.vocabulary() is not vocabulary  # made again for the store as it is now
+    assert deep.vocabulary() is kb.searcher.vocabulary()
     assert "بخمس طائرات" in after[drones] and "بثلاث" not in after[drones]
     query = kb.embedder.query_vector(QUESTION)
     stored = _stored(kb, [h.sentence_id for h in turn.search.hits])

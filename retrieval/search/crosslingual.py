@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -153,3 +154,20 @@ def _translations(
 def question_tokens(tokens: Sequence[str], question_vectors: np.ndarray, vocabulary: Vocabulary) -> list[str]:
     """An English question's BM25 tokens followed by its words' Arabic translations from the vocabulary."""
     return [*tokens, *translated_tokens(question_vectors, vocabulary)]
+
+
+class VocabularyShelf:
+    """The vocabulary of one store state, shared by the searchers of one pipeline (an answer's, and evaluation's
+    deeper one), so it is held in memory once: 2 KB per distinct store word."""
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._vocabulary: Vocabulary | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: object, make: Callable[[], Vocabulary]) -> Vocabulary:
+        """The vocabulary kept for `key` (the store state it was made from), or a new one from `make`."""
+        with self._lock:
+            if self._vocabulary is None or self._key != key:
+                self._vocabulary, self._key = make(), key
+            return self._vocabulary

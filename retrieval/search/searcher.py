@@ -33,7 +33,7 @@ from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import Store
 from retrieval.index.use_vectors import USEVectors
 from retrieval.search.answer_type import expected_type, supplies
-from retrieval.search.crosslingual import Vocabulary, question_tokens
+from retrieval.search.crosslingual import Vocabulary, VocabularyShelf, question_tokens
 from retrieval.search.ranker import Candidates, Decision, Ranker
 from retrieval.search.word_vectors import WordVectors
 from retrieval.text.arabic import tokenize
@@ -172,9 +172,10 @@ class Searcher:
         date_boost: float = 0.0,
         date_slack_days: int = 3,
         words: WordVectors | None = None,
+        shelf: VocabularyShelf | None = None,
     ):
         """`words`: the word-vector cache to share with other searchers of the same data dir (one is opened
-        here if not given). `date_boost` is added to the ranker score of sentences whose article was published when the
+        here if not given); `shelf`: where the store's vocabulary is kept, shared the same way. `date_boost` is added to the ranker score of sentences whose article was published when the
         question says (in the month it names, or on the day it names or up to `date_slack_days` after): it
         reorders, it never filters and never changes the answer-or-abstain decision."""
         self.date_boost = date_boost
@@ -194,7 +195,7 @@ class Searcher:
         self.manifest: dict[str, ManifestEntry] = {}
         self.lexical = LexicalIndex.build([], [])
         self._lexical_folder: Path | None = None
-        self._vocabulary: Vocabulary | None = None
+        self.shelf = shelf or VocabularyShelf()
         self._sentence_cache = _ArticleCache()
         self._chunk_cache = _ArticleCache()
 
@@ -215,7 +216,7 @@ class Searcher:
         if fingerprint == self._fingerprint:
             return
         folder = self.cache_dir / f"bm25-{self.store.sentences.name}-{fingerprint}"
-        self._lexical_folder, self._vocabulary = folder, None
+        self._lexical_folder = folder
         try:
             self.lexical = LexicalIndex.load(folder)
         except (OSError, ValueError, KeyError):
@@ -247,18 +248,22 @@ class Searcher:
     def vocabulary(self) -> Vocabulary:
         """The store's words with their vectors, to translate English questions into BM25 tokens: built on
         the first English question after the store changed (its new words encoded once, into the word-vector
-        file), kept beside the BM25 index in the cache."""
+        file), kept beside the BM25 index in the cache, and in memory once for the searchers sharing `shelf`."""
+        return self.shelf.get(self._lexical_folder, self._load_or_build_vocabulary)
+
+    def _load_or_build_vocabulary(self) -> Vocabulary:
         folder = self._lexical_folder
-        if self._vocabulary is None and folder is not None:
+        vocabulary = None
+        if folder is not None:
             with contextlib.suppress(OSError, ValueError):  # none cached yet, or a broken copy: build it
-                self._vocabulary = Vocabulary.load(folder)
-        if self._vocabulary is None:
-            self._vocabulary = Vocabulary.build(self._complete_sentences()[1], self.words.lookup)
+                vocabulary = Vocabulary.load(folder)
+        if vocabulary is None:
+            vocabulary = Vocabulary.build(self._complete_sentences()[1], self.words.lookup)
             if folder is not None:
                 with contextlib.suppress(OSError):  # a read-only cache only costs a rebuild next time
-                    self._vocabulary.save(folder)
-        self._vocabulary.projection  # noqa: B018 -- computed now, so warm-up pays for it rather than a question
-        return self._vocabulary
+                    vocabulary.save(folder)
+        vocabulary.projection  # noqa: B018 -- computed now, so warm-up pays for it rather than a question
+        return vocabulary
 
     # ---- search ----------------------------------------------------------------------------------
 
