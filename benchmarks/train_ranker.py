@@ -36,7 +36,7 @@ from rank_data import SETS, Corpus, QuestionData, load_all
 
 from retrieval.answer.verify.names import missing_names
 from retrieval.corpus.dedup import MIN_SENTENCE_WORDS
-from retrieval.evaluation.questions import copy_words
+from retrieval.evaluation.questions import copy_words, is_gold_passage
 from retrieval.search.align import align
 from retrieval.search.answer_type import counted_words, expected_type
 from retrieval.search.crosslingual import Vocabulary, question_tokens
@@ -319,7 +319,7 @@ def features(c: Candidates, extra: list[str]) -> np.ndarray:
 
 def _holds_copy(texts: list[str], copies: list[str]) -> np.ndarray:
     """Per text, whether it holds one of `copies` (`copy_words` of gold sentences) word for word."""
-    return np.array([any(f" {c} " in f" {copy_words(t)} " for c in copies) for t in texts], dtype=bool)
+    return np.array([is_gold_passage("", t, (), copies) for t in texts], dtype=bool)
 
 
 def build(

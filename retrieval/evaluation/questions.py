@@ -161,16 +161,16 @@ def is_gold_passage(doc_id: str, text: str, evidence: Iterable[Evidence], copies
     sentence quoted with its original diacritics still matches a plain gold span.
     """
     key = normalize(text)
-    if not key:
-        return False
-    for item in evidence:
-        if item.doc != doc_id:
-            continue
-        span = normalize(item.text)
-        if span and (span in key or key in span):
-            return True
-    passage = f" {copy_words(text)} "
+    if any(item.doc == doc_id and _meets(normalize(item.text), key) for item in evidence):
+        return True
+    copies = tuple(copies)
+    passage = f" {copy_words(text)} " if copies else ""
     return any(f" {sentence} " in passage for sentence in copies)
+
+
+def _meets(span: str, key: str) -> bool:
+    """Whether a passage (`key`) holds a gold span or lies inside it, both as `normalize` keys."""
+    return bool(span and key and (span in key or key in span))
 
 
 def copy_words(text: str) -> str:
@@ -186,8 +186,7 @@ def with_copies(q: Question, sentences: Mapping[str, Sequence[str]]) -> Question
     for item in q.evidence:
         span = normalize(item.text)
         for sentence in sentences.get(item.doc, ()):
-            key = normalize(sentence)
-            if span and key and (span in key or key in span) and len(words(sentence)) >= MIN_SENTENCE_WORDS:
+            if _meets(span, normalize(sentence)) and len(words(sentence)) >= MIN_SENTENCE_WORDS:
                 found.append(copy_words(sentence))
     return replace(q, evidence_sentences=tuple(dict.fromkeys(found)))
 
@@ -219,10 +218,9 @@ def answerable_through_copies(
         span, article = normalize(item.text), f" {copy_words(hidden_texts.get(item.doc, ''))} "
         for doc, texts in sentences.items():
             for sentence in texts:
-                key = normalize(sentence)
-                if not (span and key and (span in key or key in span)):
+                if not _meets(span, normalize(sentence)) or len(words(sentence)) < MIN_SENTENCE_WORDS:
                     continue
-                if len(words(sentence)) >= MIN_SENTENCE_WORDS and f" {copy_words(sentence)} " in article:
+                if f" {copy_words(sentence)} " in article:
                     found.append(Evidence(doc, item.text))
     if not found:
         return q
