@@ -103,3 +103,13 @@ def test_translations_found_through_the_projection_are_those_of_a_full_compariso
             assert translated_tokens(rows, vocabulary, z_min=z_min, cos_min=cos_min) == expected
             found += len(expected)
     assert found > 20
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_store_without_words_translates_nothing_and_warns_nothing() -> None:
+    # A store whose articles are all incomplete has an empty vocabulary: its projection (computed by the
+    # searcher before the first question) took the mean of nothing, a RuntimeWarning on the user's terminal.
+    for matrix in (np.zeros((0, 0), dtype=np.float32), np.zeros((0, 512), dtype=np.float32)):
+        empty = Vocabulary((), matrix)
+        assert empty.projection.head.shape == (0, 0)
+        assert translated_tokens(np.ones((2, 512), dtype=np.float32), empty) == []

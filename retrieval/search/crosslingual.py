@@ -53,6 +53,10 @@ class _Projection:
     @classmethod
     def of(cls, matrix: np.ndarray) -> _Projection:
         dims = matrix.shape[1]
+        if not len(matrix):  # a store without complete articles: nothing to project (and no mean to take)
+            head = np.zeros((0, 0), dtype=np.float32)
+            basis = np.zeros((dims, 0), dtype=np.float32)
+            return cls(np.zeros(dims), np.zeros((dims, dims)), basis, head, np.zeros(0, dtype=np.float32))
         second = np.zeros((dims, dims))
         for start in range(0, len(matrix), 8192):  # float64 in pieces: exact moments, bounded memory
             part = matrix[start : start + 8192].astype(np.float64)
