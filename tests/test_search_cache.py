@@ -58,3 +58,17 @@ def test_a_rewritten_article_is_searched_as_it_is_now_not_as_it_was_read_before(
     chunks = kb.store.chunks.get(where={"doc_id": ARTICLE}, include=["embeddings"])
     best = float(np.max(np.asarray(chunks["embeddings"]) @ query))
     assert abs(kb.searcher._dense_for_docs([ARTICLE], query)[ARTICLE] - best) < 1e-5
+
+
+def test_what_is_kept_is_the_most_recently_used_up_to_its_weight() -> None:
+    from retrieval.index.recent import Recent
+
+    kept: Recent[str, list[int]] = Recent(5, weight=len)  # weighed in rows, as search's article reads are
+    kept.put_many({"a": [1, 2], "b": [3, 4]})
+    assert kept.get_many(["a", "x"]) == {"a": [1, 2]}  # "a" is now the most recently used
+    kept.put("c", [5, 6])  # 6 rows > 5: the least recently used ("b") goes
+    assert kept.get("b") is None and kept.get("a") == [1, 2] and kept.get("c") == [5, 6]
+    kept.put("a", [1])  # replacing a value counts its new weight only: 3 rows, nothing goes
+    assert len(kept) == 2
+    kept.clear()
+    assert kept.get("a") is None and len(kept) == 0

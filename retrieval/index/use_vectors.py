@@ -8,23 +8,21 @@ missing (a store ingested before they existed), so an old store works without a 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from retrieval.index.embedding import USE_DIMENSIONS, USEEmbedding
+from retrieval.index.recent import Recent
 from retrieval.index.store import GuardedCollection, Store, StoreError, describe_failure
 
 # The vectors are read by id only, never searched, so their HNSW graph is built as thin and as cheaply as Chroma
 # allows: 4 neighbours instead of 16 (36 instead of 132 bytes of links per 2,048-byte vector). Construction-only:
 # a collection made before keeps its graph. Results are the same, since `get` returns the stored vector.
 CONFIGURATION = {"hnsw": {"space": "cosine", "max_neighbors": 4, "ef_construction": 16}}
-REMEMBERED = (
-    10_000  # vectors kept in memory (2 KB each): a search reads the same candidates' vectors again and again
-)
+# vectors kept in memory (2 KB each): a search reads the same candidates' vectors again and again
+REMEMBERED = 10_000
 
 
 def text_key(text: str) -> str:
@@ -37,9 +35,7 @@ class USEVectors:
 
     def __init__(self, store: Store, embedder: USEEmbedding, remembered: int = REMEMBERED):
         self.embedder = embedder
-        self.remembered = remembered
-        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._memory: Recent[str, np.ndarray] = Recent(remembered)
         prefix = store.sentences.name.removesuffix("_sentences")
         timeout = float(getattr(store.sentences, "_timeout", 30.0))
         try:
@@ -60,7 +56,7 @@ class USEVectors:
         if not texts:
             return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
         keys = [text_key(t) for t in texts]
-        found = self._recall(keys)
+        found = self._memory.get_many(keys)
         unique = [k for k in dict.fromkeys(keys) if k not in found]
         for start in range(0, len(unique), 5000):
             rows = self.collection.get(ids=unique[start : start + 5000], include=["embeddings"])
@@ -74,20 +70,5 @@ class USEVectors:
                 part = slice(start, start + 1000)
                 self.collection.upsert(ids=ids[part], embeddings=vectors[part].tolist())
             found.update(zip(ids, vectors, strict=True))
-        self._keep(found)
+        self._memory.put_many(found)
         return np.stack([found[k] for k in keys])
-
-    def _recall(self, keys: list[str]) -> dict[str, np.ndarray]:
-        with self._lock:
-            found = {k: self._memory[k] for k in keys if k in self._memory}
-            for k in found:
-                self._memory.move_to_end(k)
-            return found
-
-    def _keep(self, vectors: dict[str, np.ndarray]) -> None:
-        with self._lock:
-            self._memory.update(vectors)
-            for k in vectors:
-                self._memory.move_to_end(k)
-            while len(self._memory) > self.remembered:
-                self._memory.popitem(last=False)

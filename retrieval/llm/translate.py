@@ -10,11 +10,11 @@ cached, so a repeated question costs nothing, and the call shares the answer's d
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
+from retrieval.index.recent import Recent
 from retrieval.llm.client import chat, within
 from retrieval.llm.prompting import as_data, prompt_sections, time_left
 from retrieval.text.arabic import ARABIC_LETTER
@@ -26,8 +26,7 @@ class QueryTranslator:
     def __init__(self, llm, max_chars: int, cache_size: int = 512):
         self.llm = llm
         self.max_chars = max_chars
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._cache: Recent[str, str] = Recent(cache_size)
 
     def messages(self, question: str) -> list[ChatMessage]:
         prompt = prompt_sections("translate_ar.txt")
@@ -38,16 +37,13 @@ class QueryTranslator:
 
     def arabic(self, question: str, until: Callable[[], float] | None = None) -> str:
         """The Arabic rewrite; raises LLMError, or ValueError when the reply is not one Arabic line."""
-        if question in self._cache:
-            self._cache.move_to_end(question)
-            return self._cache[question]
+        if (known := self._cache.get(question)) is not None:
+            return known
         deadline = until or (lambda: math.inf)
         messages = self.messages(question)
         reply = within(lambda stop: chat(self.llm, messages, time_left(deadline)), deadline)
         lines = [line.strip().strip("\"'«»“”").strip() for line in reply.strip().splitlines() if line.strip()]
         if not lines or len(lines[0]) > self.max_chars or not ARABIC_LETTER.search(lines[0]):
             raise ValueError("no Arabic question in the reply")
-        self._cache[question] = lines[0]
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(question, lines[0])
         return lines[0]

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +27,7 @@ from retrieval.index.manifest import (
     corpus_fingerprint,
     read_generation,
 )
+from retrieval.index.recent import Recent
 from retrieval.index.sentence_text import get_with_texts
 from retrieval.index.store import Store
 from retrieval.index.use_vectors import USEVectors
@@ -120,41 +119,6 @@ class _Article:
     vectors: np.ndarray
 
 
-class _ArticleCache:
-    """Store reads of whole articles (their sentences, their chunks), kept between questions: the same candidate
-    articles come back question after question, and each read is a Chroma round trip. The searcher empties it
-    whenever the store's generation changes, so it never serves an article as it was before a write; it keeps
-    at most `max_rows` records, the least recently used articles going first."""
-
-    def __init__(self, max_rows: int = CACHED_ROWS):
-        self.max_rows = max_rows
-        self._articles: OrderedDict[str, _Article] = OrderedDict()
-        self._rows = 0
-        self._lock = threading.Lock()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._articles.clear()
-            self._rows = 0
-
-    def get(self, doc_ids: list[str]) -> dict[str, _Article]:
-        with self._lock:
-            found = {d: self._articles[d] for d in doc_ids if d in self._articles}
-            for d in found:
-                self._articles.move_to_end(d)
-            return found
-
-    def put(self, articles: dict[str, _Article]) -> None:
-        with self._lock:
-            for d, article in articles.items():
-                if d in self._articles:
-                    self._rows -= len(self._articles.pop(d).ids)
-                self._articles[d] = article
-                self._rows += len(article.ids)
-            while self._rows > self.max_rows and self._articles:
-                self._rows -= len(self._articles.popitem(last=False)[1].ids)
-
-
 class Searcher:
     """Reads the store; keeps the BM25 index in step with the set of complete articles."""
 
@@ -196,8 +160,11 @@ class Searcher:
         self.lexical = LexicalIndex.build([], [])
         self._lexical_folder: Path | None = None
         self.shelf = shelf or VocabularyShelf()
-        self._sentence_cache = _ArticleCache()
-        self._chunk_cache = _ArticleCache()
+        # Store reads of whole candidate articles (sentences, chunks) kept between questions: the same articles
+        # come back question after question and each read is a Chroma round trip. Emptied whenever the store's
+        # generation changes, so an article is never served as it was before a write.
+        self._sentence_cache: Recent[str, _Article] = Recent(CACHED_ROWS, weight=_rows)
+        self._chunk_cache: Recent[str, _Article] = Recent(CACHED_ROWS, weight=_rows)
 
     # ---- keeping in step with the store ----------------------------------------------------------
 
@@ -467,7 +434,7 @@ class Searcher:
     def _sentence_rows(self, doc_ids: list[str]) -> dict[str, list]:
         """The stored sentences of these articles (ids, texts, metadatas, embeddings), article by article in
         order, each article read from the store once per store generation."""
-        articles = self._sentence_cache.get(doc_ids)
+        articles = self._sentence_cache.get_many(doc_ids)
         missing = [d for d in doc_ids if d not in articles]
         if missing:
             # Ids, not a metadata filter: the manifest knows each article's sentence count, and a lookup by id
@@ -477,19 +444,19 @@ class Searcher:
                 self.store.sentences, ids=[i for d in missing for i in ids[d]], include=["embeddings"]
             )
             read = _by_article(rows, ids, with_texts=True)
-            self._sentence_cache.put(read)
+            self._sentence_cache.put_many(read)
             articles.update(read)
         return _joined([articles[d] for d in doc_ids])
 
     def _dense_for_docs(self, doc_ids: list[str], query: np.ndarray) -> dict[str, float]:
         """Each article's best chunk cosine with the question (its chunks read once per store generation)."""
-        articles = self._chunk_cache.get(doc_ids)
+        articles = self._chunk_cache.get_many(doc_ids)
         missing = [d for d in doc_ids if d not in articles]
         if missing:
             ids = {d: [f"{d}#{k}" for k in range(self.manifest[d].chunks)] for d in missing}
             rows = self.store.chunks.get(ids=[i for d in missing for i in ids[d]], include=["embeddings"])
             read = _by_article(rows, ids, with_texts=False)
-            self._chunk_cache.put(read)
+            self._chunk_cache.put_many(read)
             articles.update(read)
         best: dict[str, float] = {d: -1.0 for d in doc_ids}
         vectors = [articles[d].vectors for d in doc_ids if len(articles[d].ids)]
@@ -499,6 +466,10 @@ class Searcher:
             for d, sim in zip(owners, sims, strict=True):
                 best[d] = max(best[d], float(sim))
         return best
+
+
+def _rows(article: _Article) -> int:
+    return len(article.ids)
 
 
 def _by_article(rows: dict, ids: dict[str, list[str]], with_texts: bool) -> dict[str, _Article]:
